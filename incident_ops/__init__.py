@@ -1,0 +1,3 @@
+"""incident-ops: incident response as code on GitHub."""
+
+__version__ = "0.1.0"
