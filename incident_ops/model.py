@@ -33,7 +33,13 @@ INCIDENT_TYPES: tuple[IncidentType, ...] = (
 )
 
 Status = Literal["investigating", "identified", "mitigated", "monitoring", "resolved"]
-STATUSES: tuple[Status, ...] = ("investigating", "identified", "mitigated", "monitoring", "resolved")
+STATUSES: tuple[Status, ...] = (
+    "investigating",
+    "identified",
+    "mitigated",
+    "monitoring",
+    "resolved",
+)
 
 PhaseState = Literal["pending", "done", "degraded", "failed"]
 ActionType = Literal["prevent", "mitigate", "detect", "process"]

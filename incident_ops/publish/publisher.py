@@ -1,0 +1,139 @@
+"""The only write path: redact -> sanitise -> second secret check -> size budget -> forge.
+
+Every comment, label, commit and pull-request body incident-ops writes passes through a
+Publisher. An artifact that still looks like it carries a secret after redaction is not
+published at all (fail closed): the run notes it and goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from incident_ops.forge.base import Comment, Forge, Label, PullRequest
+from incident_ops.publish.redact import redact
+from incident_ops.publish.sanitise import sanitise_markdown, sanitise_path
+from incident_ops.publish.secrets_check import second_check
+
+COMMENT_LIMIT = 65_000  # GitHub rejects bodies above 65,536 characters
+FILE_LIMIT = 1_000_000
+
+
+def redact_data(value: Any) -> Any:
+    """Redact every string inside JSON-like data (before it is serialised)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(item) for item in value]
+    return value
+
+
+@dataclass
+class Publisher:
+    forge: Forge
+    allowed_mentions: set[str] = field(default_factory=set)
+    allowed_link_hosts: set[str] = field(default_factory=set)
+    existing_comments: list[Comment] = field(default_factory=list)
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)
+    blocked: list[str] = field(default_factory=list)
+    writes: int = 0
+
+    # --- preparing text ------------------------------------------------------------
+    def markdown(self, text: str, limit: int = COMMENT_LIMIT) -> str:
+        return sanitise_markdown(
+            redact(text),
+            allowed_mentions=self.allowed_mentions,
+            allowed_link_hosts=self.allowed_link_hosts,
+            max_chars=limit,
+        )
+
+    def _clean(self, what: str, text: str) -> bool:
+        kinds = second_check(text)
+        if kinds:
+            self.blocked.append(what)
+            self.log(
+                f"incident-ops: not publishing {what}: it still looks like it holds a secret "
+                f"({', '.join(sorted(set(kinds)))}) after redaction; check its sources."
+            )
+            return False
+        return True
+
+    # --- writing -------------------------------------------------------------------
+    def upsert_comment(self, issue: int, marker: str, body: str) -> Comment | None:
+        """Edit the comment with `marker` (create it once); no write when unchanged."""
+        text = self.markdown(body)
+        if marker not in text:
+            text = f"{marker}\n{text}"
+        current = next((c for c in self.existing_comments if marker in c.body), None)
+        if current is not None and current.body.strip() == text.strip():
+            return current
+        if not self._clean(f"comment {marker}", text):
+            return None
+        comment = self.forge.upsert_comment(issue, marker, text)
+        self.writes += 1
+        self.existing_comments = [c for c in self.existing_comments if c.id != comment.id]
+        self.existing_comments.append(comment)
+        return comment
+
+    def post_comment(self, issue: int, body: str) -> Comment | None:
+        text = self.markdown(body)
+        if not self._clean("comment", text):
+            return None
+        self.writes += 1
+        comment = self.forge.post_comment(issue, text)
+        self.existing_comments.append(comment)
+        return comment
+
+    def set_labels(
+        self, issue: int, current: Iterable[str], wanted: Iterable[str], prefixes: Iterable[str]
+    ) -> None:
+        """Make the issue carry `wanted`, dropping other labels with the same prefixes."""
+        have = set(current)
+        want = {redact(label)[:50] for label in wanted}
+        stale = {label for label in have - want if any(label.startswith(p) for p in prefixes)}
+        add = sorted(want - have)
+        if add or stale:
+            self.forge.set_labels(issue, add=add, remove=sorted(stale))
+            self.writes += 1
+
+    def ensure_labels(self, labels: list[Label]) -> None:
+        self.forge.ensure_labels(labels)
+        self.writes += 1
+
+    def commit(self, branch: str, folder: str, files: dict[str, str], message: str) -> str | None:
+        """One commit of `files` (paths relative to the incident `folder`)."""
+        prepared: dict[str, str] = {}
+        for relative, content in files.items():
+            path = sanitise_path(folder, relative)
+            text = self.markdown(content, FILE_LIMIT) if path.endswith(".md") else content
+            if self._clean(path, text):
+                prepared[path] = text
+        if not prepared:
+            return None
+        subject = self.markdown(message, 200).replace("\n", " ")
+        sha = self.forge.commit_files(branch, prepared, subject)
+        if sha:
+            self.writes += 1
+        return sha
+
+    def upsert_pull_request(
+        self, head: str, base: str, title: str, body: str, draft: bool
+    ) -> PullRequest | None:
+        text = self.markdown(body)
+        clean_title = self.markdown(title, 240).replace("\n", " ")
+        if not self._clean("pull request body", text):
+            return None
+        existing = self.forge.find_pull_request(head)
+        if (
+            existing is not None
+            and existing.body.strip() == text.strip()
+            and existing.title == clean_title
+            and existing.draft == draft
+        ):
+            return existing
+        self.writes += 1
+        return self.forge.upsert_pull_request(head, base, clean_title, text, draft)
