@@ -157,8 +157,8 @@ class _Run:
         )
         self.digest = digest
         self.say(f"Working incident #{self.number}: {self.issue.title}")
+        self._acknowledge_commands()
         self.forge.ensure_branch(self.branch, self.base)
-        self.publisher.ensure_labels(self._label_definitions())
         run_phases(
             context,
             self.backend,
@@ -290,6 +290,8 @@ class _Run:
                 completed_at=self.clock(),
             )
         self._absorb(phase, run.output)
+        if phase.id == "triage":
+            self._publish_status()  # the first answer goes out before the rest of stage 1
         for stage in sorted(STAGES):
             if stage in self.published:
                 continue
@@ -359,8 +361,6 @@ class _Run:
                 marker=stage_marker(stage),
             ),
         )
-        if stage == 1:
-            self._publish_status()
 
     def _commit_stage(self, stage: int, phases: list[Phase[Any]]) -> None:
         degraded = [p.title for p in phases if self.runs[p.id].degraded_reason]
@@ -434,6 +434,9 @@ class _Run:
         if self.record.type:
             wanted.append(f"{labels.type_prefix}{self.record.type}")
         prefixes = [labels.severity_prefix, labels.type_prefix, labels.status_prefix]
+        missing = [name for name in wanted if name not in self.issue.labels]
+        if missing:
+            self.publisher.ensure_labels(self._label_definitions(missing))
         self.publisher.set_labels(self.number, self.issue.labels, wanted, prefixes)
         self.issue.labels = sorted(set(self.issue.labels) | set(wanted))
         self.issue.labels = [
@@ -463,15 +466,15 @@ class _Run:
         updates = [e.at for e in self.record.timeline if e.kind in ("update", "opened")]
         return max(updates) + timedelta(minutes=minutes) if updates else None
 
-    def _finish(self) -> None:
+    def _acknowledge_commands(self) -> None:
         for comment_id, replies in self.pending_replies:
             self.publisher.upsert_comment(
                 self.number,
                 MARKER_REPLY.format(comment_id),
-                "\n\n".join(
-                    f"> {reply}" if not reply.startswith("Sorry") else reply for reply in replies
-                ),
+                "\n\n".join(replies),
             )
+
+    def _finish(self) -> None:
         if self.changed or self.pending_replies or self.record.pull_request is None:
             self._publish_record_if_changed()
         pr = self.publisher.upsert_pull_request(
@@ -517,14 +520,27 @@ class _Run:
         owners = {owner for service in self.config.services.values() for owner in service.owners}
         return {p for p in people | owners if p}
 
-    def _label_definitions(self) -> list[Label]:
+    def _label_definitions(self, names: list[str]) -> list[Label]:
+        """Colours and descriptions for the labels incident-ops manages."""
         labels = self.config.labels
-        out = [Label(name=labels.incident, color="b60205", description="An incident")]
         colours = {"P0": "b60205", "P1": "d93f0b", "P2": "fbca04", "P3": "c2e0c6"}
-        out += [
-            Label(name=f"{labels.severity_prefix}{s}", color=c, description=f"Severity {s}")
-            for s, c in colours.items()
-        ]
+        out = []
+        for name in names:
+            if name == labels.incident:
+                out.append(Label(name=name, color="b60205", description="An incident"))
+            elif name.startswith(labels.severity_prefix):
+                level = name.removeprefix(labels.severity_prefix)
+                out.append(
+                    Label(
+                        name=name,
+                        color=colours.get(level, "ededed"),
+                        description=f"Incident severity {level}",
+                    )
+                )
+            elif name.startswith(labels.type_prefix):
+                out.append(Label(name=name, color="5319e7", description="Incident type"))
+            else:
+                out.append(Label(name=name, color="0e8a16", description="Incident status"))
         return out
 
 
