@@ -73,14 +73,14 @@ def input_hash(
     fingerprint: str,
     backend: Backend,
     inputs: dict[str, BaseModel],
-    prompt_text: str = "",
+    extra: str = "",
 ) -> str:
     material = {
         "version": ANALYSIS_VERSION,
         "phase": phase.id,
         "backend": backend.name,
         "model": backend.model_for(phase),
-        "prompt": hashlib.sha256(prompt_text.encode()).hexdigest(),
+        "extra": hashlib.sha256(extra.encode()).hexdigest(),
         "context": fingerprint,
         "inputs": {pid: out.model_dump(mode="json") for pid, out in sorted(inputs.items())},
     }
@@ -108,7 +108,7 @@ def run_phases(
     lookup: Lookup,
     on_complete: Callable[[Completion], None],
     adjust: Adjust | None = None,
-    prompt_text: Callable[[Phase[Any]], str] = lambda phase: "",
+    extra_input: Callable[[Phase[Any]], str] = lambda phase: "",
     phases: Iterable[Phase[Any]] = PHASES,
     max_workers: int = 6,
 ) -> dict[str, PhaseRun]:
@@ -119,6 +119,8 @@ def run_phases(
     order, as soon as each phase is done; new phases are scheduled before it is called so
     slow publishing never holds the graph back. `adjust` lets the caller impose decisions
     made by people (a severity set by command) on a result before dependants read it.
+    `extra_input(phase)` is anything else the phase reads (its prompt, the live record),
+    so a change there re-runs it.
     """
     pending = {phase.id: phase for phase in phases}
     fingerprint = context_fingerprint(context)
@@ -144,7 +146,7 @@ def run_phases(
                 if phase.id in running or any(need not in outputs for need in phase.needs):
                     continue
                 inputs: dict[str, BaseModel] = {need: outputs[need] for need in phase.needs}
-                digest = input_hash(phase, fingerprint, backend, inputs, prompt_text(phase))
+                digest = input_hash(phase, fingerprint, backend, inputs, extra_input(phase))
                 running.add(phase.id)
                 pool.submit(work, phase, PhaseInput(context=context, inputs=inputs), digest)
 

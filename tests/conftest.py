@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.github_double.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("INCIDENT_OPS_SHARED", ROOT.parent / "shared"))
 SCENARIOS = SHARED / "scenarios"

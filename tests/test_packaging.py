@@ -14,17 +14,17 @@ from tests.conftest import ROOT
 
 def test_wheel_ships_templates_and_demo(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps",
-         "-q", "-w", str(tmp_path)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("incident_ops-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {
-        n.removeprefix("incident_ops/_templates/") for n in names if "/_templates/" in n
-    }
+    shipped = {n.removeprefix("incident_ops/_templates/") for n in names if "/_templates/" in n}
     on_disk = {
-        str(p.relative_to(ROOT / "templates")) for p in (ROOT / "templates").rglob("*") if p.is_file()
+        str(p.relative_to(ROOT / "templates"))
+        for p in (ROOT / "templates").rglob("*")
+        if p.is_file()
     }
     assert on_disk and on_disk <= shipped
     assert "incident_ops/scenarios/demo/scenario.yaml" in names

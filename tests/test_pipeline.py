@@ -119,8 +119,12 @@ def test_unchanged_inputs_are_not_asked_again() -> None:
     run_phases(make_context(), second, lookup=lookup, on_complete=remember)
     assert second.calls == []
     third = ScriptedBackend()
-    run_phases(make_context(body="checkout is down, and now search too"), third,
-               lookup=lookup, on_complete=remember)  # fmt: skip
+    run_phases(
+        make_context(body="checkout is down, and now search too"),
+        third,
+        lookup=lookup,
+        on_complete=remember,
+    )
     assert len(third.calls) == 13
 
 
@@ -139,8 +143,7 @@ def test_input_hash_changes_with_context_and_inputs() -> None:
 
 def test_failing_model_backend_falls_back_to_offline_marked_degraded() -> None:
     backend = ScriptedBackend(script={"root-cause": [RuntimeError("api down")]})
-    runs = run_phases(make_context(), backend, lookup=lambda p, h: None,
-                      on_complete=lambda c: None)  # fmt: skip
+    runs = run_phases(make_context(), backend, lookup=lambda p, h: None, on_complete=lambda c: None)
     assert runs["root-cause"].degraded_reason is not None
     assert runs["root-cause"].backend == "offline"
     assert runs["postmortem"].degraded_reason is None
@@ -154,8 +157,13 @@ def test_adjust_imposes_a_decision_on_dependants() -> None:
         return output.model_copy(update={"severity": "P0"}) if phase.id == "triage" else output
 
     backend = ScriptedBackend()
-    run_phases(make_context(), backend, lookup=lambda p, h: None,
-               on_complete=lambda c: seen.setdefault(c.phase.id, c.run.output), adjust=adjust)  # fmt: skip
+    run_phases(
+        make_context(),
+        backend,
+        lookup=lambda p, h: None,
+        on_complete=lambda c: seen.setdefault(c.phase.id, c.run.output),
+        adjust=adjust,
+    )
     observability_input = dict(backend.calls)["observability"]
     assert observability_input.inputs["triage"].severity == "P0"  # type: ignore[attr-defined]
     assert seen["triage"].severity == "P0"

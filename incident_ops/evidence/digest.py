@@ -30,6 +30,8 @@ class Alert(BaseModel):
     status: str = "firing"
     starts_at: datetime | None = None
     summary: str = ""
+    source: str = Field("", description="alertmanager, grafana, pagerduty, opsgenie, ...")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels or tags.")
 
 
 class MetricChange(BaseModel):

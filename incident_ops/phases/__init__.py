@@ -79,9 +79,16 @@ PHASES: tuple[Phase[Any], ...] = tuple(
 )
 BY_ID: dict[str, Phase[Any]] = {phase.id: phase for phase in PHASES}
 
+# Phases whose analysis also reads the live record (status, timestamps, roles, the
+# responders' timeline), so a command re-runs them and, through the handoff, whatever
+# their changed results feed.
+READS_RECORD: frozenset[str] = frozenset(
+    {"triage", "mitigation", "communications", "customer-impact", "postmortem"}
+)
+
 
 def stage_phases(stage: int) -> list[Phase[Any]]:
     return [phase for phase in PHASES if phase.stage == stage]
 
 
-__all__ = ["BY_ID", "PHASES", "STAGES", "Phase", "PhaseOutput", "stage_phases"]
+__all__ = ["BY_ID", "PHASES", "READS_RECORD", "STAGES", "Phase", "PhaseOutput", "stage_phases"]

@@ -41,6 +41,7 @@ class Publisher:
     log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)
     blocked: list[str] = field(default_factory=list)
     writes: int = 0
+    pull_request: PullRequest | None = None  # the last one seen, so it is looked up once
 
     # --- preparing text ------------------------------------------------------------
     def markdown(self, text: str, limit: int = COMMENT_LIMIT) -> str:
@@ -68,7 +69,10 @@ class Publisher:
         text = self.markdown(body)
         if marker not in text:
             text = f"{marker}\n{text}"
-        current = next((c for c in self.existing_comments if marker in c.body), None)
+        # Only our own comments count: anyone can paste a marker into theirs.
+        current = next(
+            (c for c in self.existing_comments if c.author_is_bot and marker in c.body), None
+        )
         if current is not None and current.body.strip() == text.strip():
             return current
         if not self._clean(f"comment {marker}", text):
@@ -127,13 +131,15 @@ class Publisher:
         clean_title = self.markdown(title, 240).replace("\n", " ")
         if not self._clean("pull request body", text):
             return None
-        existing = self.forge.find_pull_request(head)
+        existing = self.pull_request or self.forge.find_pull_request(head)
         if (
             existing is not None
             and existing.body.strip() == text.strip()
             and existing.title == clean_title
             and existing.draft == draft
         ):
+            self.pull_request = existing
             return existing
         self.writes += 1
-        return self.forge.upsert_pull_request(head, base, clean_title, text, draft)
+        self.pull_request = self.forge.upsert_pull_request(head, base, clean_title, text, draft)
+        return self.pull_request

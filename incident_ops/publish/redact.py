@@ -1,16 +1,67 @@
-"""Redaction: credentials and personal data are replaced before anything leaves the process."""
+"""Redaction: credentials and personal data are replaced before anything leaves the process.
+
+Every detector reports spans on the original text; overlapping spans merge, and each
+merged span becomes one visible marker such as `[REDACTED:github-token]`. Markers are
+never detected again, so redact(redact(x)) == redact(x).
+
+Everything runs on precompiled patterns that start at a literal or at a token boundary
+and never backtrack over long runs, so megabytes of logs take seconds, and a hostile
+input cannot make a pattern go quadratic.
+"""
 
 from __future__ import annotations
 
-import re
+from incident_ops.publish.credentials import CREDENTIAL_DETECTORS
+from incident_ops.publish.findings import Detector, Finding, marker
+from incident_ops.publish.personal_data import RedactionSettings, personal_data_detectors
 
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b")),
-    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
-]
+__all__ = ["Finding", "RedactionSettings", "find_secrets", "find_sensitive", "redact"]
+
+_DEFAULT_SETTINGS = RedactionSettings()
 
 
-def redact(text: str) -> str:
-    for kind, pattern in _PATTERNS:
-        text = pattern.sub(f"[REDACTED:{kind}]", text)
-    return text
+def redact(text: str, *, settings: RedactionSettings | None = None) -> str:
+    """`text` with every credential and (per `settings`) every personal datum replaced."""
+    findings = find_sensitive(text, settings=settings)
+    if not findings:
+        return text
+    parts: list[str] = []
+    position = 0
+    for finding in findings:
+        parts += [text[position : finding.start], marker(finding.kind)]
+        position = finding.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def find_secrets(text: str) -> list[Finding]:
+    """The credentials in `text`, in order; no personal data."""
+    return _merge([f for detector in CREDENTIAL_DETECTORS for f in detector(text)])
+
+
+def find_sensitive(text: str, *, settings: RedactionSettings | None = None) -> list[Finding]:
+    """Everything redact() would replace: credentials, then personal data per `settings`."""
+    detectors = _detectors(settings or _DEFAULT_SETTINGS)
+    return _merge([f for detector in detectors for f in detector(text)])
+
+
+def _detectors(settings: RedactionSettings) -> list[Detector]:
+    return [*CREDENTIAL_DETECTORS, *personal_data_detectors(settings)]
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """Overlapping findings become one span: no part of either may survive.
+
+    The earliest, then longest, finding names the merged span; on a tie the detector
+    listed first (the more specific one) wins, since sorting is stable.
+    """
+    findings.sort(key=lambda f: (f.start, -f.end))
+    merged: list[Finding] = []
+    for finding in findings:
+        if merged and finding.start < merged[-1].end:
+            last = merged[-1]
+            if finding.end > last.end:
+                merged[-1] = Finding(last.kind, last.start, finding.end, last.category)
+            continue
+        merged.append(finding)
+    return merged

@@ -32,7 +32,7 @@ from incident_ops.model import (
     TimelineEvent,
     Usage,
 )
-from incident_ops.phases import BY_ID, PHASES, STAGES, Phase, stage_phases
+from incident_ops.phases import BY_ID, PHASES, READS_RECORD, STAGES, Phase, stage_phases
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.pipeline import Completion, run_phases
 from incident_ops.publish.publisher import Publisher, redact_data
@@ -41,7 +41,7 @@ from incident_ops.result_cache import ResultCache
 
 MARKER_STATUS = "<!-- incident-ops:status -->"
 MARKER_REPLY = "<!-- incident-ops:reply:{} -->"
-DATA_DIR = "data"
+RESULTS_FILE = "results.json"  # every phase's typed result, keyed by phase id
 
 
 def stage_marker(stage: int) -> str:
@@ -123,6 +123,7 @@ class _Run:
         self.branch = records.branch_name(number)
         self.record = records.find_record(forge, number) or records.new_record(self.issue, clock())
         self.folder = records.folder_path(self.record.id)
+        self.loaded_record = records.dump_record(self.record.model_dump(mode="json"))
         self.stored = self._stored_results()
         self.publisher = Publisher(
             forge,
@@ -136,6 +137,13 @@ class _Run:
         self.published: set[int] = set()
         self.result = RespondResult(incident=self.record, pull_request=None)
         self.pending_replies: list[tuple[int, list[str]]] = []
+        # A phase's state joins the record with its stage's commit, so the record never
+        # claims a result whose page is not on the branch yet.
+        self.pending_states: dict[str, PhaseRecord] = {}
+        self.stages_published: list[int] = []
+        self.degraded_titles: list[str] = []
+        self.timeline_event: TimelineEvent | None = None
+        self.committed_record: str | None = self.loaded_record if self.record.phases else None
         self.cache: ResultCache | None = None
         self.templates_dir: Path | None = None
 
@@ -165,11 +173,11 @@ class _Run:
             lookup=self._lookup,
             on_complete=self._on_complete,
             adjust=self._adjust,
-            prompt_text=self._prompt_text,
+            extra_input=self._extra_input,
         )
         self._finish()
         self.result.blocked = list(self.publisher.blocked)
-        self.result.files = sorted(self.forge.list_files(self.branch, self.folder + "/"))
+        self.result.files = self._files_on_branch()
         return self.result
 
     def _record_opening(self) -> None:
@@ -217,17 +225,18 @@ class _Run:
     # --- phases --------------------------------------------------------------------
     def _stored_results(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """Phase results on the branch, keyed by phase id, with the hash they answered."""
+        if not self.record.phases:
+            return {}
+        text = self.forge.read_file(self.branch, f"{self.folder}/{RESULTS_FILE}")
+        try:
+            data = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            return {}  # unreadable results are recomputed, never trusted
         stored: dict[str, tuple[str, dict[str, Any]]] = {}
-        for phase in PHASES:
-            state = self.record.phases.get(phase.id)
-            if state is None or state.input_hash is None:
-                continue
-            text = self.forge.read_file(self.branch, f"{self.folder}/{DATA_DIR}/{phase.id}.json")
-            if text:
-                try:
-                    stored[phase.id] = (state.input_hash, json.loads(text))
-                except json.JSONDecodeError:
-                    continue
+        for phase_id, output in data.items() if isinstance(data, dict) else []:
+            state = self.record.phases.get(phase_id)
+            if state is not None and state.input_hash and isinstance(output, dict):
+                stored[phase_id] = (state.input_hash, output)
         return stored
 
     def _lookup(self, phase: Phase[Any], input_hash: str) -> PhaseRun | None:
@@ -249,11 +258,23 @@ class _Run:
                 )
         return self.cache.load(phase, input_hash) if self.cache is not None else None
 
-    def _prompt_text(self, phase: Phase[Any]) -> str:
-        if self.backend.name == "offline":
-            return ""
-        path = default_templates_dir() / phase.prompt_template
-        return path.read_text(encoding="utf-8") if path.exists() else ""
+    def _extra_input(self, phase: Phase[Any]) -> str:
+        """What a phase reads besides the shared context and its handoff inputs."""
+        parts = []
+        if self.backend.name != "offline":
+            path = default_templates_dir() / phase.prompt_template
+            parts.append(path.read_text(encoding="utf-8") if path.exists() else "")
+        if phase.id in READS_RECORD:
+            rec = self.record
+            state = {
+                "status": rec.status,
+                # `detected` is triage's own conclusion, not an input to it
+                "timestamps": rec.timestamps.model_dump(mode="json", exclude={"detected"}),
+                "roles": rec.roles.model_dump(mode="json"),
+                "timeline": [e.model_dump(mode="json") for e in rec.timeline if e.kind != "phase"],
+            }
+            parts.append(json.dumps(state, sort_keys=True))
+        return "\n".join(parts)
 
     def _adjust(self, phase: Phase[Any], output: PhaseOutput) -> PhaseOutput:
         """People outrank analysis: a severity or type set by command replaces the guess."""
@@ -279,7 +300,7 @@ class _Run:
             self.result.phases_run.append(phase.id)
             self.changed.add(phase.stage)
             self.say(f"  {phase.number:>2}/13 {phase.title}: {run.output.headline[:100]}")
-            self.record.phases[phase.id] = PhaseRecord(
+            self.pending_states[phase.id] = PhaseRecord(
                 state="degraded" if run.degraded_reason else "done",
                 backend=run.backend,
                 model=run.model,
@@ -363,15 +384,10 @@ class _Run:
         )
 
     def _commit_stage(self, stage: int, phases: list[Phase[Any]]) -> None:
-        degraded = [p.title for p in phases if self.runs[p.id].degraded_reason]
-        self.record.timeline.append(
-            TimelineEvent(
-                at=self.clock(),
-                kind="phase",
-                text=f"stage {stage} ({STAGES[stage]}) findings published"
-                + (f"; degraded: {', '.join(degraded)}" if degraded else ""),
-            )
-        )
+        self._note_published(stage, [p.title for p in phases if self.runs[p.id].degraded_reason])
+        for phase in phases:
+            if phase.id in self.pending_states:
+                self.record.phases[phase.id] = self.pending_states.pop(phase.id)
         files: dict[str, str] = {}
         for phase in phases:
             run = self.runs[phase.id]
@@ -383,27 +399,56 @@ class _Run:
                 issue=self.issue,
                 degraded_reason=run.degraded_reason,
             )
-            files[f"{DATA_DIR}/{phase.id}.json"] = (
-                json.dumps(
-                    redact_data(run.output.model_dump(mode="json")), indent=2, sort_keys=True
-                )
-                + "\n"
-            )
         if stage == 1:
             files["evidence.md"] = self._render(
                 "evidence.md.j2", digest=self.digest, issue=self.issue
             )
         if stage == max(STAGES):
             files["postmortem.md"] = self._postmortem()
-        self._sync_usage()
-        files[records.RECORD_FILE] = records.dump_record(
-            redact_data(self.record.model_dump(mode="json"))
-        )
+        files[RESULTS_FILE] = self._results_json()
+        files[records.RECORD_FILE] = self._record_yaml()
         message = f"incident #{self.number}: stage {stage} {STAGES[stage].lower()}"
         sha = self.publisher.commit(self.branch, self.folder, files, message)
+        self.committed_record = files[records.RECORD_FILE]
         if sha:
             self.result.commits.append(sha)
             self.say(f"Committed stage {stage} ({STAGES[stage]}) to {self.branch}")
+        if self.record.pull_request is None:
+            self._upsert_pull_request()  # open it early: reviewers can watch it fill in
+
+    def _note_published(self, stage: int, degraded: list[str]) -> None:
+        """One timeline line per run for the analysis it published, not one per stage."""
+        self.stages_published.append(stage)
+        text = "analysis published: stage " + ", ".join(map(str, self.stages_published))
+        if degraded:
+            self.degraded_titles += degraded
+        if self.degraded_titles:
+            text += f" (degraded: {', '.join(self.degraded_titles)})"
+        event = TimelineEvent(at=self.clock(), kind="phase", text=text)
+        if self.timeline_event is not None and self.timeline_event in self.record.timeline:
+            self.record.timeline[self.record.timeline.index(self.timeline_event)] = event
+        else:
+            self.record.timeline.append(event)
+        self.timeline_event = event
+
+    def _files_on_branch(self) -> list[str]:
+        """What the branch holds for this incident (from the record: no extra request)."""
+        names = [RESULTS_FILE, records.RECORD_FILE]
+        names += [state.file for state in self.record.phases.values() if state.file]
+        if "triage" in self.record.phases:
+            names.append("evidence.md")
+        if "postmortem" in self.record.phases:
+            names.append("postmortem.md")
+        paths = {f"{self.folder}/{name}" for name in names}
+        return sorted(paths - set(self.publisher.blocked))
+
+    def _results_json(self) -> str:
+        results = {
+            phase.id: redact_data(self.outputs[phase.id].model_dump(mode="json"))
+            for phase in PHASES
+            if phase.id in self.outputs and phase.id in self.record.phases
+        }
+        return json.dumps(results, indent=1, sort_keys=True) + "\n"
 
     def _render(self, template: str, **values: Any) -> str:
         """Render with the repository's own templates/ (if any) ahead of the defaults."""
@@ -475,8 +520,13 @@ class _Run:
             )
 
     def _finish(self) -> None:
-        if self.changed or self.pending_replies or self.record.pull_request is None:
-            self._publish_record_if_changed()
+        self._publish_record_if_changed()
+        self._upsert_pull_request()
+        self._publish_record_if_changed()
+        self._publish_status()
+
+    def _upsert_pull_request(self) -> None:
+        postmortem = self.outputs.get("postmortem")
         pr = self.publisher.upsert_pull_request(
             self.branch,
             self.base,
@@ -484,7 +534,7 @@ class _Run:
             self._render(
                 "comments/pull_request.md.j2",
                 incident=self.record,
-                postmortem=self.outputs["postmortem"],
+                postmortem=postmortem,
                 folder=self.folder,
                 issue=self.issue,
             ),
@@ -495,21 +545,23 @@ class _Run:
             self.record.pull_request is None or self.record.pull_request.number != pr.number
         ):
             self.record.pull_request = PullRequestRef(number=pr.number, url=pr.url)
-            self._publish_record_if_changed()
-        self._publish_status()
+
+    def _record_yaml(self) -> str:
+        self._sync_usage()
+        return records.dump_record(redact_data(self.record.model_dump(mode="json")))
 
     def _publish_record_if_changed(self) -> None:
         """Commit the record (and the postmortem, which renders the timeline) if changed."""
-        self._sync_usage()
-        files = {
-            records.RECORD_FILE: records.dump_record(
-                redact_data(self.record.model_dump(mode="json"))
-            ),
-            "postmortem.md": self._postmortem(),
-        }
+        text = self._record_yaml()
+        if text == self.committed_record:
+            return
+        files = {records.RECORD_FILE: text}
+        if "postmortem" in self.outputs and "postmortem" in self.record.phases:
+            files["postmortem.md"] = self._postmortem()
         sha = self.publisher.commit(
             self.branch, self.folder, files, f"incident #{self.number}: update record"
         )
+        self.committed_record = text
         if sha:
             self.result.commits.append(sha)
 

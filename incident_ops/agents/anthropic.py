@@ -1,0 +1,292 @@
+"""The anthropic backend: each phase is one Claude call with native structured output.
+
+The request puts the shared incident context first, as a system block marked for the
+prompt cache, then the specialist's prompt, then the handoff from earlier phases (see
+`prompting`). `client.messages.parse(output_format=<the phase's Output model>)` sends the
+schema as `output_config.format` and validates the answer with pydantic. The model gets
+no tools.
+
+A run never fails because of Claude: an answer that does not validate gets one repair
+turn quoting the errors; if that fails too, or the API keeps failing after the SDK's
+retries, the phase falls back to its offline analysis and says why in `degraded_reason`.
+
+This is the only module that imports `anthropic`, and only when a backend is built, so
+the CLI and the offline path never pay for the import.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from incident_ops.agents import prompting
+from incident_ops.agents.base import PhaseRun
+from incident_ops.agents.pricing import with_cost
+from incident_ops.config import Config, Models
+from incident_ops.context import IncidentContext, PhaseInput
+from incident_ops.errors import IncidentOpsError
+from incident_ops.model import Usage
+from incident_ops.phases.base import Phase, PhaseOutput
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import MessageParam, TextBlockParam
+
+log = logging.getLogger(__name__)
+
+# Current ids from the installed SDK's `anthropic.types.Model`: the strongest reasoning
+# where a wrong answer costs most, the fastest where minutes matter most.
+DEFAULT_MODEL = "claude-sonnet-5-5"
+STRONG_MODEL = "claude-opus-5-5"
+FAST_MODEL = "claude-haiku-5-5"
+PHASE_MODELS: dict[str, str] = {
+    "root-cause": STRONG_MODEL,
+    "postmortem": STRONG_MODEL,
+    "triage": FAST_MODEL,
+    "communications": FAST_MODEL,
+}
+REASON_CHARS = 300
+
+
+def model_for_phase(phase_id: str, models: Models) -> str:
+    """`models.phases[phase]`, else a `models.default` the configuration sets, else ours."""
+    if phase_id in models.phases:
+        return models.phases[phase_id]
+    if "default" in models.model_fields_set:
+        return models.default
+    return PHASE_MODELS.get(phase_id, DEFAULT_MODEL)
+
+
+class AnthropicBackend:
+    """Claude answers each phase. Build it with `from_environment` or pass a client."""
+
+    name = "anthropic"
+
+    def __init__(self, config: Config, client: anthropic.Anthropic) -> None:
+        self.config = config
+        self._client = client
+        self._shared: tuple[IncidentContext, str] | None = None
+        self._shared_lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, config: Config, environ: Mapping[str, str]) -> AnthropicBackend:
+        """A backend whose client takes its key and `ANTHROPIC_BASE_URL` from `environ`
+        (the SDK falls back to the process environment and its own credential sources)."""
+        import anthropic
+
+        api_key = environ.get("ANTHROPIC_API_KEY") or None
+        auth_token = None if api_key else environ.get("ANTHROPIC_AUTH_TOKEN") or None
+        missing = (
+            "the anthropic backend needs a key: set ANTHROPIC_API_KEY (or use --backend offline)"
+        )
+        try:
+            client = anthropic.Anthropic(
+                api_key=api_key,
+                auth_token=auth_token,
+                base_url=environ.get("ANTHROPIC_BASE_URL") or None,
+                timeout=config.models.timeout_s,
+                max_retries=config.models.max_retries,
+            )
+        except anthropic.AnthropicError as exc:  # e.g. a configured profile that is absent
+            raise IncidentOpsError(f"{missing}; {exc}") from exc
+        if not (client.api_key or client.auth_token or client.credentials):
+            raise IncidentOpsError(missing)
+        return cls(config, client)
+
+    def model_for(self, phase: Phase[Any]) -> str | None:
+        return model_for_phase(phase.id, self.config.models)
+
+    def run(self, phase: Phase[Any], inp: PhaseInput) -> PhaseRun:
+        model = model_for_phase(phase.id, self.config.models)
+        system: list[TextBlockParam] = [
+            {
+                "type": "text",
+                "text": self._shared_context(inp.context),
+                "cache_control": {"type": "ephemeral"},
+            },
+            {"type": "text", "text": prompting.specialist_prompt(phase).text},
+        ]
+        handoff = prompting.handoff_message(phase, inp)
+        usage = Usage()
+        try:
+            first = self._ask(model, system, [{"role": "user", "content": handoff}], phase)
+            usage += first.usage
+            if first.output is not None:
+                return self._done(first.output, model, usage)
+            second = self._ask(model, system, _repair_turns(handoff, first), phase)
+            usage += second.usage
+            if second.output is not None:
+                return self._done(second.output, model, usage)
+            reason = f"Claude's answer failed validation twice ({_first_line(second.error)})"
+        except _ApiFailure as failure:
+            usage += failure.usage
+            reason = f"the Claude API failed ({failure.description})"
+        log.warning("phase %s degraded to the offline analysis: %s", phase.id, reason)
+        return PhaseRun(
+            output=phase.offline(inp),
+            backend=self.name,
+            model=model,
+            usage=with_cost(usage, model, self.config.prices),
+            degraded_reason=prompting.clean(reason)[:REASON_CHARS],
+        )
+
+    def _shared_context(self, context: IncidentContext) -> str:
+        """Built once per run: the pipeline hands every phase the same context object,
+        and scrubbing it for secrets is the slowest part of preparing a request."""
+        with self._shared_lock:
+            if self._shared is None or self._shared[0] is not context:
+                self._shared = (context, prompting.shared_context(context))
+            return self._shared[1]
+
+    def _done(self, output: PhaseOutput, model: str, usage: Usage) -> PhaseRun:
+        return PhaseRun(
+            output=output,
+            backend=self.name,
+            model=model,
+            usage=with_cost(usage, model, self.config.prices),
+        )
+
+    def _ask(
+        self,
+        model: str,
+        system: list[TextBlockParam],
+        messages: list[MessageParam],
+        phase: Phase[Any],
+    ) -> _Answer:
+        """One Messages call (with the SDK's retries); API failures raise _ApiFailure."""
+        import anthropic
+
+        recorder = _Recorder(max_wait_s=self.config.models.timeout_s)
+        client = self._client.with_options(middleware=[*self._client.middleware, recorder])
+        try:
+            message = client.messages.parse(
+                model=model,
+                max_tokens=self.config.models.max_tokens,
+                system=system,
+                messages=messages,
+                output_format=phase.output,
+            )
+        except ValidationError as exc:
+            error = prompting.describe_validation_error(exc)
+            return _Answer(None, recorder.text, error, recorder.usage())
+        except anthropic.AnthropicError as exc:
+            description = _describe_api_error(exc, recorder.attempts)
+            raise _ApiFailure(description, recorder.usage()) from exc
+        except _WaitTooLong as exc:
+            raise _ApiFailure(f"{exc}; not waiting", recorder.usage()) from exc
+        output = message.parsed_output
+        if isinstance(output, PhaseOutput):
+            return _Answer(output, recorder.text, "", recorder.usage())
+        error = f"no JSON answer in the reply (stop_reason {message.stop_reason})"
+        return _Answer(None, recorder.text, error, recorder.usage())
+
+
+@dataclass
+class _Answer:
+    output: PhaseOutput | None
+    text: str
+    error: str
+    usage: Usage
+
+
+class _ApiFailure(Exception):
+    def __init__(self, description: str, usage: Usage) -> None:
+        super().__init__(description)
+        self.description = description
+        self.usage = usage
+
+
+class _WaitTooLong(Exception):
+    """The API asked for a longer pause before a retry than a request may take."""
+
+
+@dataclass
+class _Recorder:
+    """SDK middleware for one call: runs once per HTTP attempt (retries included), keeps
+    the usage of every answered attempt, even when the answer fails validation, and
+    refuses a `retry-after` longer than `max_wait_s` (the SDK would sleep for any length,
+    while an incident run must move on)."""
+
+    max_wait_s: float
+    attempts: int = 0
+    text: str = ""
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, request: Any, call_next: Any) -> Any:
+        self.attempts += 1
+        response = call_next(request)
+        if response.status_code == 200:
+            self._keep(response.http_response)
+        else:
+            wait = _retry_after_s(response.http_response.headers)
+            if wait is not None and wait > self.max_wait_s:
+                raise _WaitTooLong(f"HTTP {response.status_code} asked to wait {wait:.0f} s")
+        return response
+
+    def _keep(self, http_response: Any) -> None:
+        try:
+            body = http_response.json()
+        except ValueError:
+            return  # the SDK reports the unreadable answer itself
+        for key, value in (body.get("usage") or {}).items():
+            if isinstance(value, int):
+                self.tokens[key] = self.tokens.get(key, 0) + value
+        blocks = body.get("content") or []
+        self.text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+
+    def usage(self) -> Usage:
+        return Usage(
+            input_tokens=self.tokens.get("input_tokens", 0),
+            output_tokens=self.tokens.get("output_tokens", 0),
+            cache_creation_input_tokens=self.tokens.get("cache_creation_input_tokens", 0),
+            cache_read_input_tokens=self.tokens.get("cache_read_input_tokens", 0),
+            requests=self.attempts,
+        )
+
+
+def _repair_turns(handoff: str, first: _Answer) -> list[MessageParam]:
+    """The conversation for the repair turn: the bad answer, then the errors to fix."""
+    repair = prompting.repair_message(first.error)
+    if not first.text.strip():
+        return [{"role": "user", "content": f"{handoff}\n\n{repair}"}]
+    return [
+        {"role": "user", "content": handoff},
+        {"role": "assistant", "content": prompting.scrub(prompting.clean(first.text))},
+        {"role": "user", "content": repair},
+    ]
+
+
+def _describe_api_error(exc: Exception, attempts: int) -> str:
+    import anthropic
+
+    tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+    if isinstance(exc, anthropic.APITimeoutError):
+        return f"timed out {tries}"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return f"could not connect {tries}"
+    if isinstance(exc, anthropic.APIStatusError):
+        kind = ""
+        if isinstance(exc.body, dict):
+            error = exc.body.get("error")
+            kind = error.get("type", "") if isinstance(error, dict) else ""
+        return f"HTTP {exc.status_code} {kind} {tries}".replace("  ", " ")
+    return f"{type(exc).__name__} {tries}"
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """The pause a response asks for, in seconds (`retry-after-ms` or `retry-after`)."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return float(headers.get(name)) * scale
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "no details"

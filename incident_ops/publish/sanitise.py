@@ -1,0 +1,141 @@
+"""Sanitising markdown before it goes to GitHub.
+
+Text we publish mixes our templates with what a model wrote and what people and
+monitoring systems said: untrusted input. Before it becomes a comment, a pull request or
+a file, it is made inert:
+
+- invisible characters (tag characters, bidi controls, zero-width) are removed;
+- `@someone` and `@org/team` no longer notify, unless configured as allowed;
+- raw HTML is reduced to a small allowlist, and HTML comments (which hide text) go,
+  except our own `<!-- incident-ops:... -->` markers;
+- links and images to hosts outside the allowlist are defanged;
+- closing keywords (`Fixes #12`) no longer close issues when the PR merges;
+- a line starting with a slash command (`/incident ...`) is escaped, so our own output
+  is never read back as a command;
+- the result fits in `max_chars`, with a visible note when something was cut.
+
+Fenced and indented code blocks, found with a CommonMark parser as GitHub finds them,
+keep their HTML and URLs (GitHub shows those as text there). Every other rule is inert
+in code as in prose, so none depends on guessing where GitHub sees code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from markdown_it import MarkdownIt
+
+from incident_ops.publish.markdown_html import reduce_html, remove_comments
+from incident_ops.publish.markdown_links import LinkPolicy, defang_links
+from incident_ops.publish.markdown_text import (
+    decode_smuggling_entities,
+    neutralise_closing_keywords,
+    neutralise_mentions,
+    neutralise_slash_commands,
+    remove_invisible,
+)
+from incident_ops.publish.paths import sanitise_path
+
+__all__ = ["GITHUB_BODY_LIMIT", "sanitise_markdown", "sanitise_path"]
+
+GITHUB_BODY_LIMIT = 65_536  # GitHub rejects longer issue, comment and pull-request bodies
+_COMMONMARK = MarkdownIt("commonmark")
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+
+
+def sanitise_markdown(
+    text: str,
+    *,
+    allowed_mentions: Iterable[str] = (),
+    allowed_link_hosts: Iterable[str] = (),
+    max_chars: int = 65_000,
+) -> str:
+    """`text` made safe to publish on GitHub, at most `max_chars` characters long."""
+    if max_chars < 1:
+        raise ValueError("max_chars must be at least 1")
+    mentions = tuple(allowed_mentions)
+    policy = LinkPolicy.of(allowed_link_hosts)
+
+    def clean(value: str) -> str:
+        return _sanitise(value, mentions, policy)
+
+    result = clean(text)
+    return result if len(result) <= max_chars else _truncate(result, max_chars, clean)
+
+
+def _sanitise(text: str, mentions: tuple[str, ...], policy: LinkPolicy) -> str:
+    text = remove_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(
+        block if is_code else _sanitise_prose(block, policy)
+        for block, is_code in _split_code_blocks(text)
+    )
+    text = neutralise_mentions(text, mentions)
+    return neutralise_slash_commands(neutralise_closing_keywords(text))
+
+
+def _sanitise_prose(text: str, policy: LinkPolicy) -> str:
+    text = remove_invisible(decode_smuggling_entities(text))
+    return defang_links(reduce_html(remove_comments(text), policy.allows), policy)
+
+
+def _split_code_blocks(text: str) -> list[tuple[str, bool]]:
+    """Consecutive lines grouped into (text, is_code) by where CommonMark sees code blocks."""
+    lines = text.split("\n")
+    in_code = [False] * len(lines)
+    for token in _COMMONMARK.parse(text):
+        if token.type in ("fence", "code_block") and token.map:
+            for index in range(token.map[0], min(token.map[1], len(lines))):
+                in_code[index] = True
+    blocks: list[tuple[str, bool]] = []
+    for index, line in enumerate(lines):
+        line = line if index == len(lines) - 1 else line + "\n"
+        if blocks and blocks[-1][1] == in_code[index]:
+            blocks[-1] = (blocks[-1][0] + line, in_code[index])
+        else:
+            blocks.append((line, in_code[index]))
+    return blocks
+
+
+def _truncate(text: str, max_chars: int, clean: Callable[[str], str]) -> str:
+    """Cut at a line end, close an open code fence, add a note, and sanitise again.
+
+    The cut can leave half a URL or half a tag at the edge, so the result is sanitised
+    once more; that can lengthen it a little, hence the loop.
+    """
+    note = f"\n\n*(Truncated: the full text has {len(text):,} characters; the rest is not shown.)*"
+    if max_chars < 1_000:
+        note = " …"  # a title or a commit subject: no room for a sentence
+    budget = max_chars - len(note)
+    for attempt in range(1, 9):
+        if budget <= 0:
+            break
+        result = clean(_close_fence(_cut(text, budget)) + note)
+        overflow = len(result) - max_chars
+        if overflow <= 0:
+            return result
+        budget -= overflow + 64 * attempt
+    return note.strip()[:max_chars]
+
+
+def _cut(text: str, budget: int) -> str:
+    head = text[: max(budget, 0)]
+    line_end = head.rfind("\n")
+    return head[: line_end + 1] if line_end >= len(head) * 0.8 else head
+
+
+def _close_fence(text: str) -> str:
+    """Close a fenced code block left open by the cut, so the note is not shown as code."""
+    open_fence: str | None = None
+    for line in text.split("\n"):
+        match = _FENCE.match(line)
+        if match is None:
+            continue
+        fence = match.group("fence")
+        if open_fence is None:
+            open_fence = fence
+        elif fence[0] == open_fence[0] and len(fence) >= len(open_fence):
+            rest = line[match.end() :]
+            if not rest.strip():
+                open_fence = None
+    return text if open_fence is None else text.rstrip("\n") + "\n" + open_fence + "\n"

@@ -1,0 +1,319 @@
+"""The GitHub forge, driven through real PyGithub against the HTTP double."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from incident_ops.errors import ForgeError
+from incident_ops.forge.base import Label
+from incident_ops.forge.dry_run import DryRunForge
+from incident_ops.forge.github import GitHubForge
+from tests.github_double.fixtures import OWNER, forge_for, started_double
+from tests.github_double.openapi import OpenApiSubset
+from tests.github_double.server import Fault, GitHubDouble
+
+
+@pytest.fixture
+def double() -> Iterator[GitHubDouble]:
+    with started_double() as running:
+        yield running
+
+
+@pytest.fixture
+def forge(double: GitHubDouble) -> GitHubForge:
+    return forge_for(double)
+
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "reference" / "github"
+
+
+def open_incident(double: GitHubDouble, author: str = "support-sam") -> int:
+    return double.repo.open_issue(
+        "Checkout 500s", "### Summary\nerrors", author, ["incident"]
+    ).number
+
+
+def writes(double: GitHubDouble) -> list[str]:
+    return [f"{r.method} {r.path}" for r in double.log if r.is_write]
+
+
+def test_reads_the_issue_and_its_comments(double: GitHubDouble, forge: GitHubForge) -> None:
+    number = open_incident(double)
+    double.repo.add_comment(number, "dev-dana", "seeing 502s too")
+    double.repo.add_comment(number, "dependabot[bot]", "bump")
+    issue = forge.get_issue(number)
+    assert (issue.title, issue.author, issue.labels) == (
+        "Checkout 500s",
+        "support-sam",
+        ["incident"],
+    )
+    assert issue.body.startswith("### Summary")
+    comments = forge.list_comments(number)
+    assert [(c.author, c.author_is_bot) for c in comments] == [
+        ("dev-dana", False),
+        ("dependabot[bot]", True),
+    ]
+
+
+def test_missing_labels_are_created_with_colour_and_description(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    wanted = [
+        Label(name="bug", color="000000", description="ours"),
+        Label(name="severity:P1", color="d93f0b", description="Severity P1"),
+    ]
+    forge.ensure_labels(wanted)
+    forge.ensure_labels(wanted)
+    p1 = double.repo.find_label("severity:P1")
+    assert p1 is not None and (p1.color, p1.description) == ("d93f0b", "Severity P1")
+    bug = double.repo.find_label("bug")
+    assert bug is not None and bug.color == "d73a4a"  # the owner's styling is kept
+    assert writes(double).count("POST /repos/Codertocat/Hello-World/labels") == 1
+    assert len(double.requests("GET", r"/labels$")) == 1
+
+
+def test_labels_are_added_and_removed(double: GitHubDouble, forge: GitHubForge) -> None:
+    number = open_incident(double)
+    forge.set_labels(number, ["severity:P2", "status:investigating"], [])
+    human = double.repo.ensure_label("customer-reported").name
+    double.repo.issues[number].labels.append(human)  # a person adds one meanwhile
+    forge.set_labels(number, ["severity:P1"], ["severity:P2"])
+    assert double.repo.issues[number].labels == [
+        "incident",
+        "status:investigating",
+        "customer-reported",
+        "severity:P1",
+    ]
+
+
+def test_assignees_are_added_to_those_already_there(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    double.repo.issues[number].assignees = ["maintainer-mia"]
+    forge.assign(number, ["dev-dana"])
+    forge.assign(number, ["dev-dana"])
+    assert double.repo.issues[number].assignees == ["maintainer-mia", "dev-dana"]
+    assert len(double.requests("PATCH", r"/issues/\d+$")) == 1
+
+
+def test_a_sticky_comment_is_edited_in_place_never_duplicated(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    status = "<!-- incident-ops:status -->"
+    first = forge.upsert_comment(number, status, f"{status}\nInvestigating")
+    forge.upsert_comment(number, "<!-- incident-ops:stage:1 -->", "Stage 1 done")
+    again = forge.upsert_comment(number, status, f"{status}\nMitigated")
+    unchanged = forge.upsert_comment(number, status, f"{status}\nMitigated")
+    # A later run (a new process) finds the comment by its marker too.
+    later = forge_for(double).upsert_comment(number, status, f"{status}\nResolved")
+    bodies = [c.body for c in double.repo.comments_on(number)]
+    assert bodies == [f"{status}\nResolved", "<!-- incident-ops:stage:1 -->\nStage 1 done"]
+    assert first.id == again.id == unchanged.id == later.id
+    assert len(double.requests("PATCH", r"/issues/comments/")) == 2  # not for "unchanged"
+
+
+def test_the_branch_is_made_from_the_default_branch_once(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    forge_for(double).ensure_branch("incident/7", "main")
+    git = double.repo.git
+    assert git.refs["refs/heads/incident/7"] == git.refs["refs/heads/main"]
+    assert len(double.requests("POST", r"/git/refs$")) == 1
+
+
+def test_one_commit_per_call_whatever_the_number_of_files(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    files = {f"incidents/x/{name}.md": f"# {name}\n" for name in ("triage", "mitigation", "obs")}
+    sha = forge.commit_files("incident/7", files, "incident #7: stage 1")
+    history = double.repo.git.history("incident/7")
+    assert sha == history[0].sha
+    assert [c.message for c in history] == ["incident #7: stage 1", "Initial commit"]
+    on_branch = double.repo.git.files_on("incident/7")
+    assert {p: on_branch[p] for p in files} == files
+    assert on_branch["incident-ops.yml"]  # the base tree is kept
+    assert len(double.requests("POST", r"/git/blobs$")) == 0  # contents go inline
+    assert len(double.requests("POST", r"/git/commits$")) == 1
+
+
+def test_an_unchanged_tree_makes_no_commit(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    files = {"incidents/x/incident.yaml": "id: x\n"}
+    assert forge.commit_files("incident/7", files, "first") is not None
+    head = double.repo.git.refs["refs/heads/incident/7"]
+    assert forge.commit_files("incident/7", files, "again") is None
+    assert forge_for(double).commit_files("incident/7", files, "other run") is None
+    assert double.repo.git.refs["refs/heads/incident/7"] == head
+
+
+def test_a_commit_lands_on_top_of_someone_elses(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    forge.commit_files("incident/7", {"incidents/x/a.md": "a"}, "ours 1")
+    double.repo.commit_files("incident/7", {"incidents/x/human.md": "h"}, "a human", "dev-dana")
+    forge.commit_files("incident/7", {"incidents/x/b.md": "b"}, "ours 2")
+    history = [c.message for c in double.repo.git.history("incident/7")]
+    assert history[:3] == ["ours 2", "a human", "ours 1"]
+    files = double.repo.git.files_on("incident/7")
+    assert {"incidents/x/a.md", "incidents/x/b.md", "incidents/x/human.md"} <= set(files)
+
+
+def test_reads_files_and_lists_folders(double: GitHubDouble, forge: GitHubForge) -> None:
+    assert (
+        forge.read_file("main", "incident-ops.yml")
+        == double.repo.git.files_on("main")["incident-ops.yml"]
+    )
+    assert forge.read_file("main", "absent.md") is None
+    assert forge.read_file("incident/404", "incident-ops.yml") is None
+    assert forge.list_files("incident/404", "incidents/") == []
+    double.repo.commit_files("incident/1", {"incidents/a/x.md": "x", "other.md": "o"}, "m", OWNER)
+    assert forge.list_files("incident/1", "incidents/") == ["incidents/a/x.md"]
+    assert forge.read_file("incident/1", "incidents/a/x.md") == "x"
+    assert forge.read_file("incident/1", "incidents/a") is None  # a folder
+
+
+def test_the_pull_request_is_opened_once_then_updated(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    forge.commit_files("incident/7", {"incidents/x/postmortem.md": "pm"}, "stage 5")
+    assert forge.find_pull_request("incident/7") is None
+    made = forge.upsert_pull_request("incident/7", "main", "Postmortem: #7", "v1", True)
+    assert (made.head, made.base, made.draft) == ("incident/7", "main", True)
+    updated = forge_for(double).upsert_pull_request(
+        "incident/7", "main", "Postmortem: #7", "v2", True
+    )
+    assert updated.number == made.number and updated.body == "v2"
+    assert len(double.repo.pulls) == 1
+    assert double.repo.issues[made.number].body == "v2"
+    found = forge_for(double).find_pull_request("incident/7")
+    assert found is not None and found.number == made.number
+
+
+def test_already_exists_from_a_concurrent_run_counts_as_success(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    forge.commit_files("incident/7", {"incidents/x/postmortem.md": "pm"}, "stage 5")
+    assert forge.find_pull_request("incident/7") is None
+    other = forge_for(double)  # another run opens the PR between lookup and create
+    theirs = other.upsert_pull_request("incident/7", "main", "Postmortem", "theirs", True)
+    ours = forge.upsert_pull_request("incident/7", "main", "Postmortem", "ours", True)
+    assert ours.number == theirs.number
+    assert len(double.repo.pulls) == 1
+    assert double.repo.issues[ours.number].body == "ours"
+    refused = [r for r in double.requests("POST", r"/pulls$") if r.status == 422]
+    assert len(refused) == 1
+
+
+def test_permission_uses_the_fine_grained_role(forge: GitHubForge) -> None:
+    assert forge.permission("maintainer-mia") == "maintain"  # legacy field says write
+    assert forge.permission("support-sam") == "triage"  # legacy field says read
+    assert forge.permission("outsider-olly") == "read"  # a public repository
+    assert forge.permission("no-such-user") == "none"
+
+
+def test_transient_failures_are_retried_for_every_method(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    marker = "<!-- incident-ops:status -->"
+    forge.upsert_comment(number, marker, "one")
+    double.inject(Fault("status", method="PATCH", status=502))
+    double.inject(Fault("secondary_rate_limit", method="POST", path=r"/git/trees$"))
+    double.inject(Fault("drop", method="GET", path=r"/git/ref/"))
+    forge.upsert_comment(number, marker, "two")  # PATCH after a 502
+    forge.ensure_branch("incident/7", "main")  # GET after a dropped connection
+    sha = forge.commit_files("incident/7", {"a.md": "a"}, "m")  # after a 403 limit
+    assert double.repo.comments_on(number)[0].body == f"{marker}\ntwo"
+    assert sha == double.repo.git.refs["refs/heads/incident/7"]
+    faulted = [r.fault for r in double.log if r.fault]
+    assert sorted(faulted) == ["drop", "secondary_rate_limit", "status"]
+
+
+def test_a_lasting_outage_becomes_a_clear_forge_error(
+    double: GitHubDouble,
+) -> None:
+    double.inject(Fault("status", path=r"/issues/1$", status=503, times=50))
+    forge = forge_for(double)
+    with pytest.raises(ForgeError, match=r"cannot read issue #1 in Codertocat/Hello-World"):
+        forge.get_issue(1)
+
+
+def test_a_bad_token_names_the_fix(double: GitHubDouble) -> None:
+    forge = GitHubForge(
+        double.repo.full_name, "wrong", base_url=double.url, seconds_between_writes=0
+    )
+    with pytest.raises(ForgeError, match=r"401 Bad credentials; check that GITHUB_TOKEN"):
+        forge.default_branch()
+
+
+def test_the_forge_sends_only_what_github_documents(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    path = SPEC / "openapi-subset.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    spec = OpenApiSubset(path)
+    number = open_incident(double)
+    f = forge
+    f.get_issue(number)
+    f.list_comments(number)
+    f.permission("dev-dana")
+    f.ensure_labels([Label(name="severity:P1", color="d93f0b", description="P1")])
+    f.set_labels(number, ["severity:P1"], [])
+    f.set_labels(number, [], ["severity:P1"])
+    f.assign(number, ["dev-dana"])
+    f.upsert_comment(number, "<!-- m -->", "a")
+    f.upsert_comment(number, "<!-- m -->", "b")
+    f.ensure_branch("incident/9", "main")
+    f.commit_files("incident/9", {"incidents/x/a.md": "a"}, "m")
+    f.read_file("incident/9", "incidents/x/a.md")
+    f.list_files("incident/9", "incidents/")
+    f.upsert_pull_request("incident/9", "main", "t", "b1", True)
+    f.upsert_pull_request("incident/9", "main", "t", "b2", True)
+    problems = [
+        f"{r.method} {r.path}: {error}"
+        for r in double.log
+        for error in spec.request_errors(r.method, r.path, r.body)
+    ]
+    assert problems == []
+
+
+def test_a_dry_run_reads_but_writes_nothing(double: GitHubDouble) -> None:
+    number = open_incident(double)
+    out = io.StringIO()
+    forge = DryRunForge(forge_for(double), out=out)
+    forge.ensure_labels([Label(name="severity:P1", color="d93f0b")])
+    forge.set_labels(number, ["severity:P1"], [])
+    forge.upsert_comment(number, "<!-- m -->", "status text")
+    forge.ensure_branch("incident/1", "main")
+    assert forge.commit_files("incident/1", {"incidents/x/a.md": "hello"}, "stage 1")
+    assert forge.read_file("incident/1", "incidents/x/a.md") == "hello"  # seen by later reads
+    forge.upsert_pull_request("incident/1", "main", "Postmortem", "body", True)
+    assert writes(double) == []
+    printed = out.getvalue()
+    for expected in ("severity:P1", "status text", "incidents/x/a.md", "open a pull request"):
+        assert expected in printed
