@@ -11,7 +11,6 @@ delivery changes nothing twice; ignoring an event is a success (exit 0), not a f
 
 from __future__ import annotations
 
-import importlib
 import json
 import secrets
 import sys
@@ -21,10 +20,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from incident_ops.agents.base import Backend
-from incident_ops.authz import decline_politely, is_authorised, is_bot
+from incident_ops.authz import decline_politely, is_authorised
 from incident_ops.config import CONFIG_FILE, Config, parse_config
 from incident_ops.errors import IncidentOpsError
-from incident_ops.events import Route, route_event
+from incident_ops.events import Route, ignored_sender, route_event
 from incident_ops.forge.base import Forge
 
 REQUIRED = ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GITHUB_TOKEN")
@@ -42,9 +41,9 @@ def run_action(
     try:
         name, payload = read_event(environ)
         log.row("event", f"`{name}`" + (f" ({payload['action']})" if "action" in payload else ""))
-        sender = payload.get("sender") or {}
-        if name != "schedule" and is_bot(str(sender.get("login", "")), sender.get("type")):
-            return log.finish_ignored(f"the event came from {sender.get('login')}, a bot")
+        bot = ignored_sender(name, payload)
+        if bot is not None:
+            return log.finish_ignored(bot)
         forge = forge or _github_forge(environ, payload)
         config_path = environ.get("INCIDENT_OPS_CONFIG") or CONFIG_FILE
         config = load_config(forge, config_path) if name in ("issues", "issue_comment") else None
@@ -60,9 +59,10 @@ def run_action(
             config = config or load_config(forge, config_path)
             _respond(forge, route, config, backend, environ, log)
         elif route.kind == "followup":
-            _optional_use_case(log, "followup", "followup", forge, route.pull_request)
+            _followup(forge, route, log)
         else:
-            _optional_use_case(log, "cadence", "cadence", forge)
+            config = config or load_config(forge, config_path)
+            _cadence(forge, config, backend, environ, log)
         return log.finish()
     except IncidentOpsError as exc:
         log.error(str(exc))
@@ -109,7 +109,7 @@ def _authorised(forge: Forge, config: Config, route: Route, log: ActionLog) -> b
         return True
     log.row("actor", f"`{route.actor}` (not authorised: needs {config.triggers.min_permission})")
     log.notice(f"{route.actor} may not trigger incident-ops here; nothing was run")
-    if route.issue is not None and route.kind in ("respond", "command"):
+    if route.issue is not None and route.explain_refusal:
         replied = decline_politely(forge, route.issue, route.actor, config)
         log.row("reply", "explained once on the issue" if replied else "already explained")
     return False
@@ -149,15 +149,36 @@ def _select_backend(config: Config, environ: Mapping[str, str], log: ActionLog) 
     return backend
 
 
-def _optional_use_case(log: ActionLog, module: str, function: str, *args: Any) -> None:
-    """Call incident_ops.usecases.<module>.<function> when this build has it."""
-    try:
-        use_case = getattr(importlib.import_module(f"incident_ops.usecases.{module}"), function)
-    except (ImportError, AttributeError):
-        log.warning(f"this build of incident-ops has no {module} use case yet; nothing was done")
+def _followup(forge: Forge, route: Route, log: ActionLog) -> None:
+    from incident_ops.usecases.followup import followup
+
+    assert route.pull_request is not None
+    if route.actor:
+        log.row("merged by", f"`{route.actor}`")
+    with log.group(f"Follow up pull request #{route.pull_request}"), log.untrusted():
+        result = followup(forge, route.pull_request, progress=log.line)
+    if result.skipped:
+        log.row("follow-ups", f"none: {result.skipped}")
         return
-    with log.group(f"Run {module}"), log.untrusted():
-        use_case(*args)
+    created = ", ".join(f"#{number}" for number in result.created)
+    log.row("issues opened", created or "none (every action item was tracked already)")
+    if result.incident is not None:
+        log.row("incident", f"#{result.incident.issue} closed with a summary")
+
+
+def _cadence(
+    forge: Forge,
+    config: Config,
+    backend: Backend | None,
+    environ: Mapping[str, str],
+    log: ActionLog,
+) -> None:
+    from incident_ops.usecases.cadence import check_all
+
+    backend = backend or _select_backend(config, environ, log)
+    with log.group("Cadence check of the open incidents"), log.untrusted():
+        updated = check_all(forge, backend=backend, progress=log.line, config=config)
+    log.row("updates posted", ", ".join(f"#{number}" for number in updated) or "none due")
 
 
 def _describe(route: Route) -> str:

@@ -141,31 +141,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_respond(args: argparse.Namespace) -> int:
-    from incident_ops.usecases.respond import respond
-
+def _forge(args: argparse.Namespace) -> tuple[Any, Path | None, Path]:
+    """The forge the arguments name, its result cache, and the templates override folder."""
     if args.local or not args.repo:
         from incident_ops.forge.local import LocalForge
 
         path = Path(args.path).resolve()
         if not (path / ".git").exists():
             raise IncidentOpsError(f"{path}: not a git repository (use --path DIR)")
-        forge: Any = LocalForge(path)
-        cache = path / ".incident-ops" / "cache"
-    else:
-        token = os.environ.get("GITHUB_TOKEN")
-        if not token:
-            raise IncidentOpsError("GITHUB_TOKEN is not set: export a token to use --repo")
-        from incident_ops.forge.github import GitHubForge
+        return LocalForge(path), path / ".incident-ops" / "cache", path / "templates"
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise IncidentOpsError("GITHUB_TOKEN is not set: export a token to use --repo")
+    from incident_ops.forge.github import GitHubForge
 
-        forge = GitHubForge(args.repo, token, base_url=os.environ.get("GITHUB_API_URL"))
-        if args.dry_run:
-            from incident_ops.forge.dry_run import DryRunForge
+    forge: Any = GitHubForge(args.repo, token, base_url=os.environ.get("GITHUB_API_URL"))
+    if args.dry_run:
+        from incident_ops.forge.dry_run import DryRunForge
 
-            forge = DryRunForge(forge)
-        cache = None
-    from incident_ops.usecases.respond import load_config
+        forge = DryRunForge(forge)
+    return forge, None, Path.cwd() / "templates"
 
+
+def cmd_respond(args: argparse.Namespace) -> int:
+    from incident_ops.usecases.respond import load_config, respond
+
+    forge, cache, templates = _forge(args)
     config = load_config(forge)
     result = respond(
         forge,
@@ -174,8 +175,7 @@ def cmd_respond(args: argparse.Namespace) -> int:
         progress=_progress(args.quiet),
         config=config,
         cache_dir=cache,
-        templates_dir=(Path(args.path).resolve() if args.local or not args.repo else Path.cwd())
-        / "templates",
+        templates_dir=templates,
     )
     incident = result.incident
     print(
@@ -185,6 +185,35 @@ def cmd_respond(args: argparse.Namespace) -> int:
         + (f"#{result.pull_request.number}" if result.pull_request else "none")
     )
     return 4 if result.blocked else 0
+
+
+def cmd_followup(args: argparse.Namespace) -> int:
+    from incident_ops.usecases.followup import followup
+
+    forge, _, _ = _forge(args)
+    result = followup(forge, args.pr, progress=_progress(args.quiet))
+    if result.skipped:
+        print(f"nothing to do: {result.skipped}")
+    else:
+        print(f"{len(result.created)} action items now tracked as issues")
+    return 0
+
+
+def cmd_cadence(args: argparse.Namespace) -> int:
+    from incident_ops.usecases.cadence import check_all
+    from incident_ops.usecases.respond import load_config
+
+    forge, cache, _ = _forge(args)
+    config = load_config(forge)
+    updated = check_all(
+        forge,
+        backend=_backend(args.backend, config),
+        progress=_progress(args.quiet),
+        config=config,
+        cache_dir=cache,
+    )
+    print(f"stakeholder updates posted on: {', '.join(f'#{n}' for n in updated) or 'none'}")
+    return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -270,16 +299,31 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--quiet", action="store_true", help="No progress output.")
     rep.set_defaults(func=cmd_replay)
 
+    def add_forge_options(command: argparse.ArgumentParser) -> None:
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--repo", metavar="OWNER/NAME", help="GitHub repository (GITHUB_TOKEN).")
+        where.add_argument("--local", action="store_true", help="Use a local git repository.")
+        command.add_argument("--path", default=".", help="The local repository (with --local).")
+        command.add_argument(
+            "--dry-run", action="store_true", help="Print writes instead (--repo)."
+        )
+        command.add_argument("--quiet", action="store_true", help="No progress output.")
+
     res = add("respond", "Work an incident issue on GitHub (--repo) or a local repository.")
     res.add_argument("issue", type=int, metavar="ISSUE")
-    where = res.add_mutually_exclusive_group()
-    where.add_argument("--repo", metavar="OWNER/NAME", help="GitHub repository (GITHUB_TOKEN).")
-    where.add_argument("--local", action="store_true", help="Use a local git repository.")
-    res.add_argument("--path", default=".", help="The local repository (with --local).")
-    res.add_argument("--dry-run", action="store_true", help="Print writes instead (--repo).")
+    add_forge_options(res)
     res.add_argument("--backend", choices=["anthropic", "offline"], help=backend_help)
-    res.add_argument("--quiet", action="store_true", help="No progress output.")
     res.set_defaults(func=cmd_respond)
+
+    fol = add("followup", "Turn a merged postmortem's action items into tracked issues.")
+    fol.add_argument("pr", type=int, metavar="PR")
+    add_forge_options(fol)
+    fol.set_defaults(func=cmd_followup)
+
+    cad = add("cadence", "Post the stakeholder updates that are due on every open incident.")
+    add_forge_options(cad)
+    cad.add_argument("--backend", choices=["anthropic", "offline"], help=backend_help)
+    cad.set_defaults(func=cmd_cadence)
 
     sch = add("schema", "Print the JSON Schema of the configuration or the incident record.")
     sch.add_argument("what", choices=["config", "incident"])

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from incident_ops.config import Config
 from incident_ops.evidence.digest import Digest
 from incident_ops.forge.base import Comment, Issue
+from incident_ops.history import PastIncident
 from incident_ops.model import Incident
 
 
@@ -25,6 +26,7 @@ class IncidentContext:
     digest: Digest
     record: Incident
     now: datetime
+    past_incidents: list[PastIncident] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

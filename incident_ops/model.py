@@ -58,6 +58,7 @@ class Timestamps(Record):
     acknowledged: datetime | None = Field(None, description="When a responder acknowledged.")
     mitigated: datetime | None = Field(None, description="When user impact stopped.")
     resolved: datetime | None = Field(None, description="When the incident was closed out.")
+    classified: datetime | None = Field(None, description="When triage was first published.")
 
 
 class Roles(Record):
@@ -132,6 +133,33 @@ class TimelineEvent(Record):
     text: str
 
 
+class StakeholderUpdate(Record):
+    seq: int = Field(description="1, 2, ... in posting order.")
+    due_at: datetime | None = Field(None, description="When the cadence wanted it.")
+    posted_at: datetime
+    on_time: bool
+    kind: Literal["update", "reminder"] = "update"
+    requested_by: str | None = Field(None, description="Who asked with /incident update.")
+
+
+class SuccessCriteria(Record):
+    """How the response measured up (the mission's success criteria)."""
+
+    time_to_classify_s: float | None = Field(None, description="Declared -> triage published.")
+    time_to_mitigate_s: float | None = Field(None, description="Onset (or declared) -> mitigated.")
+    time_to_resolve_s: float | None = Field(None, description="Onset (or declared) -> resolved.")
+    cadence_met: bool | None = Field(None, description="Every stakeholder update on time.")
+    updates_late: int = 0
+    postmortem_due: datetime | None = None
+    postmortem_on_time: bool | None = Field(
+        None, description="Postmortem merged within the due time after resolution."
+    )
+    action_items_owned_and_dated: bool | None = None
+    error_budget_consumed_percent: float | None = Field(
+        None, description="Largest share of an affected service's 30-day budget consumed."
+    )
+
+
 class PullRequestRef(Record):
     number: int
     url: str | None = None
@@ -165,6 +193,12 @@ class Incident(Record):
     branch: str
     pull_request: PullRequestRef | None = None
     usage: Usage = Field(default_factory=Usage)
+    updates: list[StakeholderUpdate] = Field(default_factory=list)
+    success: SuccessCriteria = Field(default_factory=SuccessCriteria)
+    issue_closed: bool = Field(False, description="The issue was closed (so reopening counts).")
+    reviewers_requested: list[str] = Field(default_factory=list)
+    finalised: bool = Field(False, description="/incident postmortem asked for review now.")
+    postmortem_merged_at: datetime | None = None
     processed_comments: list[int] = Field(
         default_factory=list, description="Comment ids already applied, so none is applied twice."
     )

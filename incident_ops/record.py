@@ -59,9 +59,9 @@ def new_record(issue: Issue, now: datetime) -> Incident:
     )
 
 
-def find_record(forge: Forge, issue: int) -> Incident | None:
-    """The record on the incident branch, if a run has written one."""
-    branch = branch_name(issue)
+def find_record(forge: Forge, issue: int, branch: str | None = None) -> Incident | None:
+    """The record on the incident branch (or `branch`), if a run has written one."""
+    branch = branch or branch_name(issue)
     marker = f"-{issue}-"
     for path in forge.list_files(branch, INCIDENTS_DIR + "/"):
         parts = path.split("/")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.github_double.fixtures"]
+pytest_plugins = ["tests.github_double.fixtures", "tests.anthropic_double.fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("INCIDENT_OPS_SHARED", ROOT.parent / "shared"))

@@ -257,7 +257,11 @@ def test_a_command_from_a_triager_is_applied(double: GitHubDouble, tmp_path: Pat
         ("issues.opened.0", {}, "respond"),
         ("issues.labeled.1", {}, "respond"),
         ("issues.labeled.0", {"label": {"name": "bug"}}, "ignore"),
-        ("issue_comment.created.0", {}, "ignore"),  # no /incident command in it
+        ("issue_comment.created.0", {}, "respond"),  # no command, but maybe evidence
+        ("issue_comment.created.1", {"comment": {"body": "/incident ack"}}, "command"),
+        ("issues.opened.0", {"action": "closed"}, "respond"),  # resolution
+        ("issues.opened.0", {"action": "reopened"}, "respond"),
+        ("issues.opened.0", {"action": "edited"}, "ignore"),
         ("pull_request.closed.unmerged.0", {}, "ignore"),
         ("pull_request.opened.0", {}, "ignore"),
     ],
@@ -311,13 +315,37 @@ def test_missing_actions_variables_name_the_fix(tmp_path: Path) -> None:
     assert "GITHUB_EVENT_PATH" in out.getvalue() and "::error::" in out.getvalue()
 
 
-def test_follow_ups_are_routed_even_before_they_exist(double: GitHubDouble, tmp_path: Path) -> None:
-    data = payload("pull_request.closed.merged.DERIVED", sender="maintainer-mia")
-    data["pull_request"]["head"]["ref"] = "incident/1"
+def merged_postmortem(issue: int = 1, sender: str = "maintainer-mia") -> dict[str, Any]:
+    data = payload("pull_request.closed.merged.DERIVED", sender=sender)
+    data["pull_request"]["head"]["ref"] = f"incident/{issue}"
     data["pull_request"]["head"]["repo"]["full_name"] = f"{OWNER}/{REPO}"
+    return data
+
+
+def test_a_merge_needs_no_permission_lookup_and_may_come_from_a_merge_bot() -> None:
+    by_person = route_event("pull_request", merged_postmortem(), "incident")
+    assert by_person.kind == "followup" and not by_person.needs_actor
+    by_bot = merged_postmortem(sender="github-merge-queue[bot]")
+    by_bot["sender"]["type"] = "Bot"
+    assert route_event("pull_request", by_bot, "incident").kind == "followup"
+
+
+def test_an_outside_scheduler_may_be_an_app() -> None:
+    dispatch = {"action": "anything", "sender": {"login": "cron-app[bot]", "type": "Bot"}}
+    route = route_event("repository_dispatch", dispatch, "incident")
+    assert route.kind == "cadence" and not route.needs_actor
+    comment = payload("issue_comment.created.0", sender="cron-app[bot]", sender_type="Bot")
+    assert route_event("issue_comment", comment, "incident").kind == "ignore"
+
+
+def test_a_plain_comment_by_an_outsider_is_ignored_without_a_reply(
+    double: GitHubDouble, tmp_path: Path
+) -> None:
+    number = open_incident(double)
+    event = payload("issue_comment.created.0", number, sender="outsider-olly")
     out = io.StringIO()
-    env = actions_env(double, tmp_path, "pull_request", data)
+    env = actions_env(double, tmp_path, "issue_comment", event)
     assert run_action(env, forge=forge_for(double), out=out) == 0
-    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert "followup (pull request #2)" in summary
-    assert "`maintainer-mia` (authorised)" in summary
+    assert double.repo.comments_on(number) == []  # no notice for a mere comment
+    assert double.requests("POST") == []
+    assert "not authorised" in out.getvalue()

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from anthropic.lib._parse._transform import transform_schema
 from pydantic import BaseModel, TypeAdapter
@@ -28,7 +29,6 @@ from tests.anthropic_double.incident import scenario_context
 from tests.anthropic_double.server import MessagesDouble
 from tests.conftest import SCENARIOS
 
-pytest_plugins = ["tests.anthropic_double.fixtures"]
 
 SCENARIO = SCENARIOS / "01-checkout-5xx-after-deploy"
 
@@ -319,3 +319,24 @@ def test_a_retry_after_longer_than_a_request_may_take_is_not_waited_for(
         "the Claude API failed (HTTP 429 asked to wait 3600 s; not waiting)"
     )
     assert len(messages_double.requests) == 1
+
+
+def test_guidance_all_specialists_share_goes_into_the_cached_block(
+    context: IncidentContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared_prompt = Path(__file__).resolve().parents[1] / "templates" / prompting.SHARED_PROMPT
+    guidance = shared_prompt.read_text().strip() if shared_prompt.is_file() else ""
+    assert (guidance in prompting.shared_context(context)) if guidance else True
+
+    def render(template: str, **values: object) -> str:
+        if template == prompting.SHARED_PROMPT:
+            return "Cite the evidence id after every claim."
+        raise jinja2.TemplateNotFound(template)
+
+    monkeypatch.setattr(prompting, "render", render)
+    prompting.team_guidance.cache_clear()
+    try:
+        text = prompting.shared_context(context)
+    finally:
+        prompting.team_guidance.cache_clear()
+    assert text.index("Cite the evidence id after every claim.") < text.index("# The incident")

@@ -15,9 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 from incident_ops.phases import PHASES
 from tests.anthropic_double.prompt_cache import PromptCache
 from tests.anthropic_double.schema_fill import instance_for
-from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, _violating
+from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, violating_answer
 
-pytest_plugins = ["tests.anthropic_double.fixtures"]
 
 LONG = "Shared incident context line with enough words to count.\n" * 120  # ~1,700 tokens
 
@@ -206,7 +205,7 @@ def test_generated_answers_satisfy_every_phase_schema(phase: Any) -> None:
     schema = schema_of(phase.output)
     phase.output.model_validate(instance_for(schema))
     with pytest.raises(ValidationError):
-        phase.output.model_validate_json(_violating(schema))
+        phase.output.model_validate_json(violating_answer(schema))
 
 
 def test_the_sdk_talks_to_the_double(messages_double: MessagesDouble) -> None:

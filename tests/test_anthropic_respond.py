@@ -42,6 +42,7 @@ def test_full_respond_with_claude(tmp_path: Path) -> None:
 
     record = result.incident
     assert len(sent) == len(PHASES) + 1  # one repair turn, for the broken phase
+    assert len({request.body["system"][0]["text"] for request in sent}) == 1  # one cache entry
     for phase in PHASES:
         state = record.phases[phase.id]
         assert (state.backend, state.model) == (
@@ -66,7 +67,13 @@ def test_full_respond_with_claude(tmp_path: Path) -> None:
 
     assert result.pull_request is not None
     body = result.pull_request.body
-    assert f"{total.requests} requests" in body and f"${total.cost_usd:.4f}" in body
+    usage_row = (
+        f"| {total.requests} | {total.input_tokens} | {total.cache_read_input_tokens} "
+        f"| {total.cache_creation_input_tokens} | {total.output_tokens} "
+        f"| ${total.cost_usd:.4f} |"
+    )
+    assert usage_row in body
+    assert f"Degraded (offline fallback): {BROKEN.id}" in body
 
     removable = must_not_leak()
     assert {"github-token", "email", "twilio-key"} <= {item.kind for item in removable}

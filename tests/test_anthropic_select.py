@@ -20,7 +20,6 @@ from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble
 from tests.conftest import SCENARIOS
 from tests.helpers import run_cli
 
-pytest_plugins = ["tests.anthropic_double.fixtures"]
 
 
 def test_without_a_key_the_offline_analysis_answers_with_a_notice() -> None:

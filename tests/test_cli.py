@@ -12,7 +12,7 @@ import pytest
 from incident_ops.forge.local import LocalForge
 from tests.helpers import run_cli
 
-COMMANDS = ["demo", "replay", "respond", "schema", "eval", "action", "init"]
+COMMANDS = ["demo", "replay", "respond", "followup", "cadence", "schema", "eval", "action", "init"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -14,6 +14,7 @@ from incident_ops.forge.dry_run import DryRunForge
 from incident_ops.forge.github import GitHubForge
 from tests.github_double.fixtures import OWNER, forge_for, started_double
 from tests.github_double.openapi import OpenApiSubset
+from tests.github_double.routes import outside_subset
 from tests.github_double.server import Fault, GitHubDouble
 
 
@@ -292,11 +293,17 @@ def test_the_forge_sends_only_what_github_documents(
     f.commit_files("incident/9", {"incidents/x/a.md": "a"}, "m")
     f.read_file("incident/9", "incidents/x/a.md")
     f.list_files("incident/9", "incidents/")
-    f.upsert_pull_request("incident/9", "main", "t", "b1", True)
+    pr = f.upsert_pull_request("incident/9", "main", "t", "b1", True)
     f.upsert_pull_request("incident/9", "main", "t", "b2", True)
+    f.get_pull_request(pr.number)
+    opened = f.open_issue("AI-1", "do it", ["action-item"], ["dev-dana", "payments-team"])
+    f.close_issue(opened.number)
+    f.find_issues("action-item")  # outside the subset: skipped below
+    f.request_reviewers(pr.number, ["payments-team", "maintainer-mia"])  # outside too
     problems = [
         f"{r.method} {r.path}: {error}"
         for r in double.log
+        if not outside_subset(r.method, r.path)
         for error in spec.request_errors(r.method, r.path, r.body)
     ]
     assert problems == []
@@ -313,7 +320,167 @@ def test_a_dry_run_reads_but_writes_nothing(double: GitHubDouble) -> None:
     assert forge.commit_files("incident/1", {"incidents/x/a.md": "hello"}, "stage 1")
     assert forge.read_file("incident/1", "incidents/x/a.md") == "hello"  # seen by later reads
     forge.upsert_pull_request("incident/1", "main", "Postmortem", "body", True)
+    item = forge.open_issue("Add a canary", "details", ["action-item"], ["dev-dana"])
+    assert item.number < 0  # made up, so it cannot be mistaken for a real issue
+    assert [i.number for i in forge.find_issues("action-item")] == [item.number]
+    forge.close_issue(number)
+    forge.request_reviewers(1, ["payments-team"])
     assert writes(double) == []
     printed = out.getvalue()
-    for expected in ("severity:P1", "status text", "incidents/x/a.md", "open a pull request"):
+    for expected in (
+        "severity:P1",
+        "status text",
+        "incidents/x/a.md",
+        "open a pull request",
+        "would open an issue",
+        "Add a canary",
+        f"would close #{number}",
+        "payments-team",
+    ):
         assert expected in printed
+
+
+# --- the live incident and its follow-through -------------------------------------------
+def open_postmortem(forge: GitHubForge, issue: int = 7, draft: bool = True) -> int:
+    forge.ensure_branch(f"incident/{issue}", "main")
+    forge.commit_files(f"incident/{issue}", {"incidents/x/postmortem.md": "pm"}, "stage 5")
+    return forge.upsert_pull_request(f"incident/{issue}", "main", "Postmortem", "b", draft).number
+
+
+def test_issues_are_listed_by_label_open_and_closed_without_pull_requests(
+    double: GitHubDouble, forge: GitHubForge
+) -> None:
+    repo = double.repo
+    numbers = [
+        repo.open_issue(f"item {i}", f"body {i}", OWNER, ["action-item"]).number for i in range(101)
+    ]
+    repo.issues[numbers[0]].state = "closed"
+    repo.open_issue("a bug", "", OWNER, ["bug"])
+    pull = open_postmortem(forge)
+    repo.issues[pull].labels.append("action-item")  # pull requests are issues too
+    double.clear_log()
+    found = forge.find_issues("Action-Item")
+    assert sorted(i.number for i in found) == numbers
+    assert {i.state for i in found} == {"open", "closed"}
+    assert next(i for i in found if i.number == numbers[5]).body == "body 5"
+    assert len(double.log) == 2  # two pages of a hundred
+    forge.get_issue(numbers[5])  # answered by the listing
+    assert len(double.log) == 2
+    forge.get_issue(numbers[5])  # read again: fresh from GitHub
+    assert len(double.log) == 3
+
+
+def test_without_the_listing_endpoint_no_issue_is_found_and_a_warning_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with started_double(subset_only=True) as double:
+        double.repo.open_issue("item", "", OWNER, ["action-item"])
+        assert forge_for(double).find_issues("action-item") == []
+    assert "listing issues is unavailable" in caplog.text
+
+
+def test_an_action_item_issue_carries_labels_and_its_owner(
+    double: GitHubDouble, forge: GitHubForge
+) -> None:
+    issue = forge.open_issue(
+        "Add a canary", "Owner: dev-dana", ["action-item", "type:prevent"], ["dev-dana"]
+    )
+    stored = double.repo.issues[issue.number]
+    assert (stored.title, stored.labels, stored.assignees) == (
+        "Add a canary",
+        ["action-item", "type:prevent"],
+        ["dev-dana"],
+    )
+    assert issue.labels == ["action-item", "type:prevent"] and issue.state == "open"
+    assert len(double.requests("POST", r"/issues$")) == 1
+
+
+def test_an_owner_who_cannot_be_assigned_is_dropped_not_the_issue(
+    double: GitHubDouble, forge: GitHubForge, caplog: pytest.LogCaptureFixture
+) -> None:
+    issue = forge.open_issue("Add a canary", "x", ["action-item"], ["payments-team", "dev-dana"])
+    assert double.repo.issues[issue.number].assignees == ["dev-dana"]
+    only_team = forge.open_issue("Add alerts", "x", ["action-item"], ["payments-team"])
+    assert double.repo.issues[only_team.number].assignees == []
+    assert [r.status for r in double.requests("POST", r"/issues$")] == [422, 201, 422, 201]
+    assert "payments-team" in caplog.text
+
+
+def test_closing_an_issue_answers_with_the_closed_issue(
+    double: GitHubDouble, forge: GitHubForge
+) -> None:
+    number = open_incident(double)
+    closed = forge.close_issue(number)
+    assert closed.state == "closed" and closed.closed_at is not None
+    assert double.repo.issues[number].state == "closed"
+    assert len(double.log) == 1
+
+
+def test_a_merged_pull_request_reads_as_merged(double: GitHubDouble, forge: GitHubForge) -> None:
+    number = open_postmortem(forge)
+    assert forge.get_pull_request(number).merged is False
+    double.repo.merge_pull(number, "maintainer-mia")
+    merged = forge.get_pull_request(number)
+    assert (merged.merged, merged.state, merged.head, merged.base) == (
+        True,
+        "closed",
+        "incident/7",
+        "main",
+    )
+    assert double.repo.git.files_on("main")["incidents/x/postmortem.md"] == "pm"
+
+
+def test_people_and_teams_are_asked_to_review_in_one_request(
+    double: GitHubDouble, forge: GitHubForge
+) -> None:
+    number = open_postmortem(forge)
+    double.clear_log()
+    forge.request_reviewers(
+        number, ["payments-team", "@maintainer-mia", "Codertocat/payments-team"]
+    )
+    pull = double.repo.pulls[number]
+    assert (pull.requested_reviewers, pull.requested_teams) == (
+        ["maintainer-mia"],
+        ["payments-team"],
+    )
+    assert len(double.requests("POST", r"/requested_reviewers$")) == 1
+
+
+def test_names_that_cannot_review_are_skipped_and_the_rest_asked(
+    double: GitHubDouble, forge: GitHubForge
+) -> None:
+    number = open_postmortem(forge)
+    forge.request_reviewers(number, ["payments-team", "no-such-team", "outsider-olly", "dev-dana"])
+    pull = double.repo.pulls[number]
+    assert (pull.requested_reviewers, pull.requested_teams) == (["dev-dana"], ["payments-team"])
+    forge.request_reviewers(number, ["no-such-team"])  # refused alone: still no failure
+    forge.request_reviewers(number, [])
+    assert pull.requested_teams == ["payments-team"]
+
+
+def test_a_draft_is_marked_ready_and_back_through_graphql(
+    double: GitHubDouble, forge: GitHubForge
+) -> None:
+    number = open_postmortem(forge)
+    ready = forge_for(double).upsert_pull_request("incident/7", "main", "Postmortem", "b", False)
+    assert ready.draft is False and double.repo.pulls[number].draft is False
+    assert [r.path for r in double.requests("POST", r"graphql")] == ["/graphql"]
+    again = forge_for(double).upsert_pull_request("incident/7", "main", "Postmortem", "b2", True)
+    assert again.draft is True and double.repo.pulls[number].draft is True
+    double.repo.merge_pull(number, OWNER)
+    double.clear_log()
+    late = forge_for(double).upsert_pull_request("incident/7", "main", "Postmortem", "b2", False)
+    assert late.draft is True and double.requests("POST", r"graphql") == []  # merged: left be
+
+
+def test_without_graphql_the_pull_request_stays_a_draft_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with started_double(subset_only=True) as double:
+        forge = forge_for(double)
+        number = open_postmortem(forge)
+        updated = forge.upsert_pull_request("incident/7", "main", "Postmortem", "v2", False)
+        assert updated.body == "v2" and updated.draft is True
+        assert double.repo.pulls[number].draft is True
+        forge.request_reviewers(number, ["dev-dana"])  # no endpoint either: no failure
+    assert "could not mark ready for review" in caplog.text

@@ -54,6 +54,9 @@ def exercise_every_endpoint(double: GitHubDouble) -> None:
     assert c.call("GET", "").status_code == 200
     issue = c.call("POST", "/issues", {"title": "Checkout down", "body": "### Summary\nx"}).json()
     n = issue["number"]
+    c.call("POST", "/issues", {"title": "AI-1", "assignees": ["payments-team"]})  # 422
+    c.call("PATCH", f"/issues/{n}", {"state": "closed", "state_reason": "completed"})
+    c.call("PATCH", f"/issues/{n}", {"state": "open"})
     c.call("GET", f"/issues/{n}")
     c.call("GET", "/issues/999")  # 404
     c.call("PATCH", f"/issues/{n}", {"labels": ["incident"], "assignees": ["dev-dana"]})
@@ -259,3 +262,100 @@ def test_urls_in_answers_lead_back_to_the_double(double: GitHubDouble) -> None:
     followed = c.session.get(ref["object"]["url"], timeout=5)
     assert followed.status_code == 200
     assert followed.json()["sha"] == ref["object"]["sha"]
+
+
+# --- beyond the validated subset (documented by GitHub, marked in routes.py) -------------
+def test_issues_are_listed_by_labels_and_state_with_pull_requests_among_them(
+    double: GitHubDouble,
+) -> None:
+    repo = double.repo
+    first = repo.open_issue("one", "", OWNER, ["incident", "severity:P1"]).number
+    second = repo.open_issue("two", "", OWNER, ["incident"]).number
+    repo.open_issue("three", "", OWNER, ["bug"])
+    repo.issues[second].state = "closed"
+    c = Client(double)
+    listed = c.call("GET", "/issues", labels="INCIDENT", state="all").json()
+    assert [i["number"] for i in listed] == [second, first]  # newest first
+    assert [i["number"] for i in c.call("GET", "/issues", labels="incident").json()] == [first]
+    both = c.call("GET", "/issues", labels="incident,severity:P1", state="all").json()
+    assert [i["number"] for i in both] == [first]
+    page = c.call("GET", "/issues", state="all", per_page="2")
+    assert len(page.json()) == 2 and 'rel="next"' in page.headers["Link"]
+    repo.commit_files("incident/1", {"f.md": "x"}, "work", "dev-dana")
+    c.call("POST", "/pulls", {"title": "pm", "head": "incident/1", "base": "main"})
+    everything = c.call("GET", "/issues", state="all", per_page="100").json()
+    assert sum("pull_request" in i for i in everything) == 1
+    assert c.call("GET", "/issues", state="sideways").status_code == 422
+
+
+def test_reviewers_must_be_collaborators_or_teams_with_access(double: GitHubDouble) -> None:
+    repo = double.repo
+    repo.commit_files("incident/1", {"f.md": "x"}, "work", "dev-dana")
+    c = Client(double)
+    pr = c.call("POST", "/pulls", {"title": "pm", "head": "incident/1", "base": "main"}).json()
+    path = f"/pulls/{pr['number']}/requested_reviewers"
+    asked = c.call("POST", path, {"reviewers": ["dev-dana"], "team_reviewers": ["payments-team"]})
+    assert asked.status_code == 201
+    assert [u["login"] for u in asked.json()["requested_reviewers"]] == ["dev-dana"]
+    assert [t["slug"] for t in asked.json()["requested_teams"]] == ["payments-team"]
+    for refused in (
+        {"reviewers": ["outsider-olly"]},
+        {"team_reviewers": ["no-such-team"]},
+        {"reviewers": [BOT]},  # the pull request's author
+    ):
+        answer = c.call("POST", path, refused)
+        assert answer.status_code == 422 and answer.json()["message"]
+    assert repo.pulls[pr["number"]].requested_reviewers == ["dev-dana"]  # all or nothing
+
+
+def test_graphql_marks_a_draft_ready_and_back(double: GitHubDouble) -> None:
+    double.repo.commit_files("incident/1", {"f.md": "x"}, "work", "dev-dana")
+    c = Client(double)
+    pr = c.call(
+        "POST", "/pulls", {"title": "pm", "head": "incident/1", "base": "main", "draft": True}
+    ).json()
+    graphql = f"{double.url}/graphql"
+
+    def mutate(name: str, node: str) -> dict[str, Any]:
+        kind = name[0].upper() + name[1:]
+        query = f"mutation M($input: {kind}Input!) {{ {name}(input: $input) {{ "
+        query += "pullRequest { isDraft } } }"
+        body = {"query": query, "variables": {"input": {"pullRequestId": node}}}
+        answer = c.session.post(graphql, json=body, timeout=5)
+        assert answer.status_code == 200  # GraphQL reports problems in the body
+        data: dict[str, Any] = answer.json()
+        return data
+
+    ready = mutate("markPullRequestReadyForReview", pr["node_id"])
+    assert ready["data"]["markPullRequestReadyForReview"]["pullRequest"]["isDraft"] is False
+    assert double.repo.pulls[pr["number"]].draft is False
+    mutate("convertPullRequestToDraft", pr["node_id"])
+    assert double.repo.pulls[pr["number"]].draft is True
+    assert mutate("markPullRequestReadyForReview", "nope")["errors"][0]["type"] == "NOT_FOUND"
+    assert mutate("mergePullRequest", pr["node_id"])["errors"]
+
+
+def test_a_double_limited_to_the_subset_answers_404_beyond_it() -> None:
+    with started_double(subset_only=True) as double:
+        c = Client(double)
+        assert c.call("GET", "/issues").status_code == 404
+        assert c.call("POST", "/pulls/1/requested_reviewers", {"reviewers": []}).status_code == 404
+        assert c.session.post(f"{double.url}/graphql", json={}, timeout=5).status_code == 404
+        assert c.call("GET", "/issues/1").status_code == 404  # still answered, no such issue
+        assert c.call("GET", "/labels").status_code == 200
+
+
+def test_a_merge_joins_both_histories_and_closes_the_pull_request(double: GitHubDouble) -> None:
+    repo = double.repo
+    repo.git.refs["refs/heads/incident/1"] = repo.git.refs["refs/heads/main"]
+    repo.commit_files("incident/1", {"incidents/a/incident.yaml": "id: a\n"}, "work", "dev-dana")
+    repo.commit_files("main", {"NOTES.md": "meanwhile\n"}, "main moved on", OWNER)
+    c = Client(double)
+    pr = c.call("POST", "/pulls", {"title": "pm", "head": "incident/1", "base": "main"}).json()
+    sha = repo.merge_pull(pr["number"], "maintainer-mia")
+    merge = repo.git.commits[sha]
+    assert len(merge.parents) == 2
+    files = repo.git.files_on("main")
+    assert files["incidents/a/incident.yaml"] == "id: a\n" and files["NOTES.md"] == "meanwhile\n"
+    answer = c.call("GET", f"/pulls/{pr['number']}").json()
+    assert (answer["merged"], answer["state"], answer["merge_commit_sha"]) == (True, "closed", sha)

@@ -121,3 +121,12 @@ def test_analysis_cites_only_evidence_that_exists() -> None:
             text = json.dumps(output.model_dump(mode="json"))
             cited = set(re.findall(r"\bE\d+\b", text))
             assert cited <= known, (folder.name, phase_id, cited - known)
+
+
+@pytest.mark.parametrize("phase", PHASES, ids=[p.id for p in PHASES])
+def test_the_specialist_prompt_explains_every_output_field(phase: Any) -> None:
+    prompt = (Path(__file__).resolve().parents[1] / "templates" / phase.prompt_template).read_text(
+        encoding="utf-8"
+    )
+    assert "untrusted" in prompt.lower() and "insufficient evidence" in prompt
+    assert [field for field in phase.output.model_fields if f"`{field}`" not in prompt] == []

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from incident_ops.commands import apply_command, extract_commands
 from incident_ops.config import parse_config
 from incident_ops.context import IncidentContext, PhaseInput
 from incident_ops.evidence.collect import build_digest
@@ -50,19 +51,21 @@ def load_context(folder: Path, with_comments: bool = True) -> IncidentContext:
         EvidenceFile(name=path.name, content=path.read_bytes())
         for path in sorted(evidence_dir.iterdir() if evidence_dir.is_dir() else [])
     ]
-    timeline = [TimelineEvent(at=opened, kind="opened", actor=issue.author, text=issue.title)]
-    timeline += [
-        TimelineEvent(at=c.created_at, kind="comment", actor=c.author, text=c.body)
-        for c in comments
-    ]
     record = Incident(
         id=f"{opened:%Y-%m-%d}-1-{folder.name[:20]}",
         issue=1,
         title=issue.title,
         branch="incident/1",
-        timeline=timeline,
+        timeline=[TimelineEvent(at=opened, kind="opened", actor=issue.author, text="opened")],
     )
     record.timestamps.declared = opened
+    # Commands from people allowed to steer change the record, as they would in a live run.
+    allowed = {"admin", "maintain", "write", "triage"}
+    for comment, meta_comment in zip(comments, meta.get("comments", []), strict=False):
+        if meta_comment.get("author_permission", "write") not in allowed:
+            continue
+        for command in extract_commands(comment.body):
+            apply_command(record, command, comment.author, comment.created_at)
     now = max([opened + timedelta(minutes=30), *(c.created_at for c in comments)])
     return IncidentContext(
         issue=issue,

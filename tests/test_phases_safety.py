@@ -301,6 +301,7 @@ def test_status_page_names_no_internal_service_or_reporter_words() -> None:
 
 def test_a_responder_command_overrides_the_assessed_severity() -> None:
     context = load_context(SCENARIOS[0])
+    context.record.status = "investigating"
     context.record.severity = "P0"
     context.record.severity_source = "command"
     triage = BY_ID["triage"].offline(PhaseInput(context=context))

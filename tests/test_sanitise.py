@@ -3,6 +3,7 @@ follows) makes of the output, and on what our own command parser reads back from
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -369,3 +370,88 @@ def test_paths_that_could_escape_the_folder_are_refused(relative: str) -> None:
 def test_a_bad_folder_is_refused_too() -> None:
     with pytest.raises(ValueError):
         sanitise_path("../incidents", "x.md")
+
+
+def test_code_that_becomes_prose_once_a_comment_goes_is_sanitised_too() -> None:
+    # Removing the comment joins the indented line to the paragraph: it is no longer code.
+    text = '<!--\nhidden\n-->text\n    <a href="https://evil.example/">prize</a>'
+    page = render(clean(text))
+    assert page.urls() == []
+    assert "prize" in page.text
+
+
+FRAGMENTS = [
+    "@alice",
+    "@acme/sre",
+    "Fixes #1",
+    "closes o/r#2",
+    "/incident close",
+    "\n/incident sev P0\n",
+    "<img src=x onerror=y>",
+    "<script>",
+    "</script>",
+    "<!--",
+    "-->",
+    "<!-- incident-ops:status -->",
+    "[a](https://evil.example/x)",
+    "![](https://evil.example/p.png)",
+    "https://evil.example/q",
+    "www.evil.example",
+    "<https://evil.example>",
+    "[x]: https://evil.example",
+    "javascript:x()",
+    "<a href='https://evil.example'>",
+    "</a>",
+    "<details>",
+    "</details>",
+    "<div hidden>",
+    "</div>",
+    "https://github.com/a/b",
+    "```",
+    "~~~",
+    "    code",
+    "\t",
+    "> quote",
+    "- item",
+    "\n",
+    "\n\n",
+    " ",
+    "`",
+    "[",
+    "]",
+    "(",
+    ")",
+    "<",
+    ">",
+    "\\",
+    "*",
+    "#",
+    "&#64;",
+    "&#x200B;",
+    "&#47;incident",
+    "\u200b",
+    "\U000e0041",
+    "\u202e",
+    "text",
+    "x" * 40,
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_hostile_mixtures_come_out_inert_and_stable(seed: int) -> None:
+    rng = random.Random(seed)
+    allowed_tags = {"p", "code", "pre", "blockquote", "ul", "ol", "li", "hr", "em", "strong"}
+    allowed_tags |= {"h1", "h2", "h3", "h4", "h5", "h6", "details", "summary", "br", "a", "img"}
+    for _ in range(150):
+        text = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 40)))
+        limit = rng.choice([65_000, 300, 120])
+        out = clean(text, max_chars=limit)  # clean() also checks a second pass changes nothing
+        page = render(out)
+        assert len(out) <= limit
+        assert {tag for tag, _ in page.tags} <= allowed_tags, out
+        assert all(not k.startswith("on") for _, attrs in page.tags for k in attrs), out
+        foreign = [u for u in page.urls() if not u.startswith("https://github.com/")]
+        assert all(":" not in u and not u.startswith("//") for u in foreign), out
+        assert all(c.strip().startswith("incident-ops:") for c in page.comments), out
+        assert not re.search(r"(?<![A-Za-z0-9_])@[A-Za-z0-9]", out), out
+        assert extract_commands(out) == [], out

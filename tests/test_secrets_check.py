@@ -79,3 +79,24 @@ def test_concurrent_checks_agree() -> None:
 def test_the_check_reads_every_line() -> None:
     long_text = "\n".join(f"line {i} ok" for i in range(3000)) + f"\n{fake('ghp_', 36)}\n"
     assert second_check(long_text) == ["GitHub Token"]
+
+
+def test_it_catches_what_redaction_lets_through() -> None:
+    text = 'db_password_secure = "x9!kq"'  # the key does not end in "password"
+    assert redact(text) == text
+    assert second_check(redact(text)) == ["Secret Keyword"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'password_policy = "strict"',
+        'secret_name = "orders-db-credentials"',
+        'token_ttl: "3600"',
+        'password = os.environ["DB_PASSWORD"]',
+        'token: "${{ secrets.GITHUB_TOKEN }}"',
+        "Rotate the svc-reporting client secret and revoke every token issued since 02:07.",
+    ],
+)
+def test_lines_about_credentials_in_a_fix_plan_pass(line: str) -> None:
+    assert second_check(redact(line)) == []

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from incident_ops.events import CADENCE_DISPATCH_TYPE
 from incident_ops.usecases.init import FILES, scaffold
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,8 +98,10 @@ def test_write_access_only_where_the_job_needs_it() -> None:
         }
 
     assert writes("incident.yml") == {"contents", "issues", "pull-requests"}
-    assert writes("postmortem-merged.yml") == {"issues"}
-    assert writes("cadence.yml") <= {"contents", "issues"}
+    # Follow-up opens issues, closes the incident and writes the numbers into the record.
+    assert writes("postmortem-merged.yml") == {"contents", "issues"}
+    # The cadence check works each open incident like any event does.
+    assert writes("cadence.yml") == writes("incident.yml")
     assert writes("ci.yml") == set()
 
 
@@ -113,13 +116,13 @@ def test_one_run_per_incident_at_a_time(name: str) -> None:
 
 def test_triggers() -> None:
     incident = load(WORKFLOWS / "incident.yml")["on"]
-    assert incident["issues"]["types"] == ["opened", "labeled"]
+    assert incident["issues"]["types"] == ["opened", "labeled", "closed", "reopened"]
     assert incident["issue_comment"]["types"] == ["created"]
     assert "issue" in incident["workflow_dispatch"]["inputs"]
     assert load(WORKFLOWS / "postmortem-merged.yml")["on"]["pull_request"]["types"] == ["closed"]
     cadence = load(WORKFLOWS / "cadence.yml")["on"]
     assert cadence["schedule"] == [{"cron": "*/15 * * * *"}]
-    assert "repository_dispatch" in cadence
+    assert cadence["repository_dispatch"]["types"] == [CADENCE_DISPATCH_TYPE]
     ci_runs = [s.get("run", "") for s in steps(load(WORKFLOWS / "ci.yml"))]
     assert "bash .ci/run" in ci_runs
 
@@ -195,4 +198,8 @@ def test_the_scaffold_passes_the_same_audit(tmp_path: Path) -> None:
     for name in INCIDENT_WORKFLOWS:
         workflow = load(tmp_path / ".github" / "workflows" / name)
         assert workflow["permissions"] == {}
-        assert load(WORKFLOWS / name)["on"] == workflow["on"]  # same triggers as ours
+        ours = load(WORKFLOWS / name)
+        assert ours["on"] == workflow["on"]  # same triggers as ours
+        assert [job["permissions"] for job in ours["jobs"].values()] == [
+            job["permissions"] for job in workflow["jobs"].values()
+        ]  # and the same grants

@@ -43,6 +43,9 @@ COMMENTS_CHARS = 12_000
 PASTED_BLOCK_CHARS = 1_500
 FENCED_TAGS = ("untrusted_data", "handoff", "validation_errors")
 WITHHELD = "[REDACTED:line withheld, it looked like a secret]"
+PIPELINE_EVENT_KINDS = frozenset({"phase"})  # timeline entries this run itself writes
+TIMELINE_EVENTS = 60
+SHARED_PROMPT = "prompts/_shared.md"
 _PASTED = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
 RULES = """\
@@ -124,9 +127,10 @@ def shared_context(context: IncidentContext) -> str:
     """The cached block: identical for every phase of a run (it reads only the incident)."""
     parts = [
         RULES,
+        team_guidance(),
         _team_section(),
         f"# The incident\n\nTime of this analysis: {context.now.strftime('%Y-%m-%d %H:%M %Z')}",
-        _human_decisions(context),
+        _record_section(context),
         _issue_section(context),
         _comments_section(context),
         "## Evidence digest\n\nCompiled by the offline analysis from the attached evidence; "
@@ -153,16 +157,38 @@ def _team_section() -> str:
     return "\n".join(lines)
 
 
-def _human_decisions(context: IncidentContext) -> str:
+def _record_section(context: IncidentContext) -> str:
+    """What responders decided with `/incident` commands: status, roles, severity or type
+    overrides, milestones and their timeline. Only what people wrote is shown, never what
+    the phases of this run add to the record, so the block stays the same for all of them."""
     record = context.record
-    facts = []
+    facts = [f"- Status: {record.status}"]
     if record.severity and record.severity_source == "command":
-        facts.append(f"- Severity set by a responder's command: {record.severity}")
+        facts.append(f"- Severity set by a responder: {record.severity} (authoritative)")
     if record.type and record.type_source == "command":
-        facts.append(f"- Type set by a responder's command: {record.type}")
-    if not facts:
-        return ""
-    return "Decisions responders made with /incident commands (authoritative):\n" + "\n".join(facts)
+        facts.append(f"- Type set by a responder: {record.type} (authoritative)")
+    roles = record.roles
+    for label, login in (
+        ("incident commander", roles.incident_commander),
+        ("tech lead", roles.tech_lead),
+        ("communications lead", roles.comms),
+    ):
+        if login:
+            facts.append(f"- Role {label}: @{login}")
+    if roles.sme:
+        facts.append("- Subject-matter experts: " + ", ".join(f"@{login}" for login in roles.sme))
+    milestones = record.timestamps.model_dump(exclude={"detected"})
+    facts += [f"- {name}: {at.isoformat()}" for name, at in milestones.items() if at is not None]
+    section = "## Incident record (kept by incident-ops from responders' commands)\n\n"
+    section += "\n".join(facts)
+    events = [e for e in record.timeline if e.kind not in PIPELINE_EVENT_KINDS]
+    if events:
+        lines = [
+            f"{e.at.isoformat()} {e.kind}" + (f" @{e.actor}" if e.actor else "") + f": {e.text}"
+            for e in events[-TIMELINE_EVENTS:]
+        ]
+        section += "\n\nTimeline, oldest first:\n" + fence("\n".join(lines), "incident timeline")
+    return section
 
 
 def _issue_section(context: IncidentContext) -> str:
@@ -195,6 +221,17 @@ def _comments_section(context: IncidentContext) -> str:
     note = f"[{omitted} older comments omitted]\n" if omitted else ""
     text = note + "\n".join(reversed(shown))
     return "## Comments, oldest first\n\n" + fence(text, "issue comments")
+
+
+@lru_cache(maxsize=1)
+def team_guidance() -> str:
+    """`templates/prompts/_shared.md`: guidance every specialist shares. It belongs here,
+    in the cached block, rather than repeated in each phase's prompt, which is paid for in
+    full by every request."""
+    try:
+        return redact(render(SHARED_PROMPT).strip())
+    except jinja2.TemplateNotFound:
+        return ""
 
 
 # --- the phase's own blocks --------------------------------------------------------------

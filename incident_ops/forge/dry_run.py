@@ -28,7 +28,8 @@ class DryRunForge:
         self._files: dict[str, dict[str, str]] = {}  # branch -> path -> text
         self._comments: dict[int, dict[str, Comment]] = {}  # issue -> marker -> comment
         self._pull: PullRequest | None = None
-        self._next_id = -1
+        self._opened: list[Issue] = []  # issues this dry run would have opened
+        self._next_id = -1  # comment ids and issue numbers made up here are negative
 
     # --- reads pass through --------------------------------------------------------
     def repo_url(self) -> str:
@@ -38,7 +39,8 @@ class DryRunForge:
         return self.inner.default_branch()
 
     def get_issue(self, number: int) -> Issue:
-        return self.inner.get_issue(number)
+        opened = next((issue for issue in self._opened if issue.number == number), None)
+        return opened or self.inner.get_issue(number)
 
     def list_comments(self, number: int) -> list[Comment]:
         real = self.inner.list_comments(number)
@@ -69,6 +71,15 @@ class DryRunForge:
         if self._pull is not None and self._pull.head == head:
             return self._pull
         return self.inner.find_pull_request(head)
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        if self._pull is not None and self._pull.number == number:
+            return self._pull
+        return self.inner.get_pull_request(number)
+
+    def find_issues(self, label: str) -> list[Issue]:
+        mine = [issue for issue in self._opened if label in issue.labels]
+        return self.inner.find_issues(label) + mine
 
     # --- writes are printed --------------------------------------------------------
     def ensure_labels(self, labels: list[Label]) -> None:
@@ -118,6 +129,8 @@ class DryRunForge:
         verb = f"update pull request #{existing.number}" if existing else "open a pull request"
         kind = "draft " if draft and not existing else ""
         self._say(f"would {verb} {kind}from {head} into {base}: {title}", body)
+        if existing is not None and existing.state == "open" and existing.draft != draft:
+            self._say(f"would {'turn it into a draft' if draft else 'mark it ready for review'}")
         self._pull = PullRequest(
             number=existing.number if existing else 0,
             title=title,
@@ -129,7 +142,38 @@ class DryRunForge:
         )
         return self._pull
 
+    def open_issue(self, title: str, body: str, labels: list[str], assignees: list[str]) -> Issue:
+        number = self._made_up_id()
+        people = f", assigned to {', '.join(assignees)}" if assignees else ""
+        self._say(
+            f"would open an issue (#{number} in this dry run) labelled {labels}{people}: {title}",
+            body,
+        )
+        issue = Issue(
+            number=number,
+            title=title,
+            body=body,
+            author=DRY_RUN_ACTOR,
+            labels=list(labels),
+            created_at=datetime.now(UTC),
+        )
+        self._opened.append(issue)
+        return issue
+
+    def close_issue(self, number: int) -> Issue:
+        self._say(f"would close #{number}")
+        opened = next((issue for issue in self._opened if issue.number == number), None)
+        issue = opened or self.inner.get_issue(number)
+        return issue.model_copy(update={"state": "closed", "closed_at": datetime.now(UTC)})
+
+    def request_reviewers(self, number: int, reviewers: list[str]) -> None:
+        self._say(f"would ask {', '.join(reviewers)} to review #{number}")
+
     # --- helpers -------------------------------------------------------------------
+    def _made_up_id(self) -> int:
+        made_up, self._next_id = self._next_id, self._next_id - 1
+        return made_up
+
     def _say(self, headline: str, detail: str = "") -> None:
         self.writes += 1
         print(f"[dry run] {headline}", file=self.out)
@@ -139,7 +183,7 @@ class DryRunForge:
 
     def _comment(self, body: str, comment_id: int | None) -> Comment:
         if comment_id is None:
-            comment_id, self._next_id = self._next_id, self._next_id - 1
+            comment_id = self._made_up_id()
         return Comment(
             id=comment_id,
             author=DRY_RUN_ACTOR,

@@ -3,7 +3,13 @@
 The only module that imports `github`. It keeps to the endpoints in GitHub's REST
 description that incident-ops needs (repository, issues, comments, labels, git refs,
 trees and commits, contents, pulls, collaborator permission) and spends requests with
-care, because a whole respond run should fit in about forty:
+care, because a whole respond run should fit in about forty.
+
+Three things the live incident needs are documented by GitHub but lie outside the REST
+subset the project validates against: listing issues by label, requesting reviewers, and
+the draft flag of a pull request (REST cannot change it; GraphQL can). Each is best
+effort: where the API refuses or lacks it, the run goes on and a warning says what was
+skipped, so the incident itself never fails over a nicety.
 
 - PyGithub objects are lazy: a repository or issue handle costs nothing until read.
 - One commit per `commit_files` call through the Git Data API: a tree with inline file
@@ -13,6 +19,8 @@ care, because a whole respond run should fit in about forty:
   refused as not fast-forward and the commit is rebuilt on the new head.
 - Comments seen by `list_comments` are remembered, so the sticky comments are found by
   their marker without listing again; labels are listed once per forge.
+- An issue listed by `find_issues` answers the next `get_issue` of it without another
+  request (the cadence check lists the open incidents, then works each one).
 
 Idempotence follows the protocol: a marker comment is edited in place, an unchanged
 tree makes no commit, a pull request is looked up by `owner:branch` before one is
@@ -21,7 +29,9 @@ created, and GitHub's "already exists" answers count as success.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -52,6 +62,9 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_WRITE_PAUSE_S = 0.1
 MAX_RATE_LIMIT_WAIT_S = 120.0
 SECONDARY_RATE_WAIT_S = 60.0  # GitHub's advice when a limit comes without Retry-After
+MAX_PAGES = 100  # a listing longer than 10,000 items is cut (and a Link loop stopped)
+# GitHub logins: letters, digits and single inner hyphens, at most 39; apps end in [bot].
+_LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:\[bot\])?")
 
 
 class BoundedGithubRetry(GithubRetry):
@@ -103,6 +116,14 @@ class _Head:
     written: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Tree:
+    """A branch's root tree as listed: its id and each file's blob id."""
+
+    sha: str
+    blobs: dict[str, str]
+
+
 class GitHubForge:
     """The Forge protocol on one GitHub repository ("owner/name")."""
 
@@ -145,7 +166,10 @@ class GitHubForge:
         self._heads: dict[str, _Head] = {}
         self._absent: set[str] = set()  # branches a listing found missing
         self._pulls: dict[str, GhPullRequest | None] = {}  # head -> last lookup
+        self._pull_text: dict[int, tuple[str, str]] = {}  # title and body we last wrote
         self._permissions: dict[str, str] = {}
+        self._listed: dict[int, Issue] = {}  # issues a listing returned, not yet read
+        self._trees: dict[str, _Tree] = {}  # branch -> its tree when last listed
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], **kwargs: Any) -> GitHubForge:
@@ -177,6 +201,8 @@ class GitHubForge:
 
     # --- reading -----------------------------------------------------------------------
     def get_issue(self, number: int) -> Issue:
+        if number in self._listed:
+            return self._listed.pop(number)  # listed moments ago in this run
         with self._translated(f"read issue #{number}"):
             issue = self._issue(number)
             return Issue(
@@ -199,7 +225,10 @@ class GitHubForge:
 
     def permission(self, login: str) -> str:
         """The fine-grained role (role_name) when GitHub names a standard one; the legacy
-        `permission` field folds maintain into write and triage into read."""
+        `permission` field folds maintain into write and triage into read. A name that
+        cannot be a GitHub login ("incident commander") is "none" without asking."""
+        if not _LOGIN.fullmatch(login) or len(login.removesuffix("[bot]")) > 39:
+            return "none"
         if login not in self._permissions:
             try:
                 with self._translated(f"read the permission of {login}"):
@@ -231,7 +260,8 @@ class GitHubForge:
         try:
             with self._translated(f"list files on {branch}"):
                 tree = self._repo.get_git_tree(branch, recursive=True)
-                paths = [e.path for e in tree.tree if e.type == "blob"]
+                blobs = {e.path: e.sha for e in tree.tree if e.type == "blob"}
+                paths = list(blobs)
                 truncated = bool(tree.raw_data.get("truncated"))
         except ForgeError as error:
             if getattr(error.__cause__, "status", None) in (404, 409):
@@ -241,6 +271,8 @@ class GitHubForge:
         self._absent.discard(branch)
         if truncated:
             log.warning("the tree of %s is too large to list whole; results may be partial", branch)
+        else:
+            self._trees[branch] = _Tree(tree.sha, blobs)
         if not folder:
             return sorted(paths)
         return sorted(p for p in paths if p == folder or p.startswith(f"{folder}/"))
@@ -271,6 +303,7 @@ class GitHubForge:
     def set_labels(self, number: int, add: list[str], remove: list[str]) -> None:
         """Add then remove (a label in both ends up removed). Adding is one POST that
         keeps whatever else the issue carries; removing rewrites the list, read fresh."""
+        self._listed.pop(number, None)
         dropped = {name.lower() for name in remove}
         adding = [name for name in add if name.lower() not in dropped]
         with self._translated(f"label issue #{number}"):
@@ -291,6 +324,7 @@ class GitHubForge:
         """Add `logins` to the assignees; those already assigned stay."""
         if not logins:
             return
+        self._listed.pop(number, None)
         with self._translated(f"assign issue #{number}"):
             issue = self._repo.get_issue(number)
             current = [user.login for user in issue.assignees]
@@ -321,8 +355,8 @@ class GitHubForge:
 
     # --- branches and commits ---------------------------------------------------------------
     def ensure_branch(self, branch: str, base: str) -> None:
-        if branch in self._heads:
-            return
+        if branch in self._heads or branch in self._trees:
+            return  # written or listed in this run; its tip is read when committing
         # A branch a listing just found missing is not asked for again: if another run
         # created it meanwhile, creating it answers "already exists" and we read it then.
         if branch not in self._absent and self._fetch_head(branch) is not None:
@@ -350,6 +384,8 @@ class GitHubForge:
                 raise ForgeError(f"{self.full_name}: branch {branch!r} does not exist")
             if all(head.written.get(path) == text for path, text in files.items()):
                 return None  # this forge committed exactly this text already
+            if self._already_on(branch, head, files):
+                return None  # the branch holds this text (seen when it was listed)
             with self._translated(f"commit to {branch}"):
                 elements = [
                     InputGitTreeElement(path, "100644", "blob", content=text)
@@ -373,18 +409,16 @@ class GitHubForge:
 
     # --- pull requests ----------------------------------------------------------------------
     def find_pull_request(self, head: str) -> PullRequest | None:
-        found = self._find_pull(head)
-        return None if found is None else _pull(found, head)
+        """The pull request from `head`; looked up once per run, then kept current by
+        this forge's own writes (a concurrent run's new one is met when creating)."""
+        found = self._pulls[head] if head in self._pulls else self._find_pull(head)
+        return None if found is None else self._pull_model(found, head)
 
     def upsert_pull_request(
         self, head: str, base: str, title: str, body: str, draft: bool
     ) -> PullRequest:
-        """Create the pull request from `head` once; afterwards update title and body.
-
-        GitHub's REST API cannot change the draft flag of an open pull request (only
-        marking it ready in the web page or over GraphQL can), so `draft` applies at
-        creation only.
-        """
+        """Create the pull request from `head` once; afterwards update title, body and the
+        draft flag (the flag of an open pull request only; see `_set_draft`)."""
         existing = self._pulls[head] if head in self._pulls else self._find_pull(head)
         if existing is None:
             try:
@@ -393,6 +427,7 @@ class GitHubForge:
                         base=base, head=head, title=title, body=body, draft=draft
                     )
                 self._pulls[head] = created
+                self._pull_text[created.number] = (title, body)
                 return _pull(created, head)
             except ForgeError as error:
                 if not _already_exists(error):
@@ -400,13 +435,117 @@ class GitHubForge:
                 existing = self._find_pull(head)  # a concurrent run opened it
                 if existing is None:
                     raise
-        if existing.title != title or (existing.body or "") != body:
-            with self._translated(f"update pull request #{existing.number}"):
+        number = existing.number
+        if self._pull_text.get(number, (existing.title, existing.body or "")) != (title, body):
+            with self._translated(f"update pull request #{number}"):
                 # Pull requests are issues: the issue endpoint edits their title and body.
-                self._repo.get_issue(existing.number).edit(title=title, body=body)
-            self._pulls.pop(head, None)
-            return _pull(existing, head).model_copy(update={"title": title, "body": body})
-        return _pull(existing, head)
+                self._repo.get_issue(number).edit(title=title, body=body)
+            self._pull_text[number] = (title, body)
+        if existing.state == "open" and bool(existing.draft) != draft:
+            self._set_draft(existing, draft)
+        return self._pull_model(existing, head)
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        with self._translated(f"read pull request #{number}"):
+            pull = self._repo.get_pull(number)
+            pull.complete()
+            return _pull(pull, pull.head.ref)
+
+    def request_reviewers(self, number: int, reviewers: list[str]) -> None:
+        """Ask the catalog's owners to review; names that cannot review are skipped.
+
+        Owners are logins or team slugs (`payments-team`, `@org/payments-team`), and
+        GitHub refuses a whole request (422) if one name in it cannot review. A name with
+        an `org/` part is a team; a name GitHub knows no user by (the permission lookup,
+        cached per run, answers 404) is taken for a team; the rest are asked as people.
+        One request when every name is right; when it is refused, each name is asked
+        alone (a person that fails is tried as a team) and the ones refused are skipped.
+        """
+        users, teams = self._split_reviewers(reviewers)
+        if not users and not teams:
+            return
+        url = f"{self._repo.url}/pulls/{number}/requested_reviewers"
+        if self._ask_for_review(url, users, teams) != "refused":
+            return
+        alone = len(users) + len(teams) == 1
+        skipped = []
+        for user in users:  # a person GitHub refuses may be a team's slug after all
+            asked = not alone and self._ask_for_review(url, [user], []) != "refused"
+            if not asked and self._ask_for_review(url, [], [user]) == "refused":
+                skipped.append(user)
+        for team in [] if alone else teams:
+            if self._ask_for_review(url, [], [team]) == "refused":
+                skipped.append(team)
+        if alone:
+            skipped += teams
+        if skipped:
+            log.warning("no review was requested from %s: GitHub refused them", skipped)
+
+    def find_issues(self, label: str) -> list[Issue]:
+        """Open and closed issues carrying `label` (pull requests left out), with bodies.
+
+        One request per hundred issues. The listing endpoint is outside the validated
+        REST subset: where the API answers 404 for it, a warning says so and nothing is
+        listed, so callers must not depend on it alone for idempotence. The label is
+        checked here too, so an API that ignores the filter cannot mislead the caller.
+        """
+        params = {"labels": label, "state": "all", "per_page": 100}
+        try:
+            with self._translated(f"list the issues labelled {label!r}"):
+                items = self._get_all(f"{self._repo.url}/issues", params)
+        except ForgeError as error:
+            if _status(error) != 404:
+                raise
+            log.warning("%s; listing issues is unavailable here, so none were found", error)
+            return []
+        wanted = label.lower()
+        found = [
+            _issue_from_json(item)
+            for item in items
+            if "pull_request" not in item
+            and wanted in {str(lbl.get("name", "")).lower() for lbl in item.get("labels") or []}
+        ]
+        self._listed.update((issue.number, issue) for issue in found)
+        return found
+
+    def open_issue(self, title: str, body: str, labels: list[str], assignees: list[str]) -> Issue:
+        """Create an issue; labels GitHub lacks are created with it.
+
+        GitHub refuses the whole issue (422) when an assignee cannot be assigned (not a
+        collaborator, or a team slug): the refused assignees are dropped and the issue is
+        created without them, so an owner's typo never loses an action item.
+        """
+        url = f"{self._repo.url}/issues"
+        wanted = _unique(assignees)
+        while True:
+            body_json: dict[str, Any] = {"title": title, "body": body, "labels": _unique(labels)}
+            if wanted:
+                body_json["assignees"] = wanted
+            try:
+                with self._translated(f"open the issue {title[:60]!r}"):
+                    data = self._request("POST", url, body_json)
+                break
+            except ForgeError as error:
+                refused = _refused_assignees(error)
+                if not wanted or refused is None:
+                    raise
+                kept = [login for login in wanted if login.lower() not in refused]
+                log.warning("GitHub refused assignees %s; opening the issue without them", refused)
+                wanted = kept if refused and len(kept) < len(wanted) else []
+        if self._labels is not None:
+            for name in labels:
+                self._labels.setdefault(name.lower(), name)
+        return _issue_from_json(data)
+
+    def close_issue(self, number: int) -> Issue:
+        self._listed.pop(number, None)
+        with self._translated(f"close issue #{number}"):
+            data = self._request(
+                "PATCH",
+                f"{self._repo.url}/issues/{number}",
+                {"state": "closed", "state_reason": "completed"},
+            )
+        return _issue_from_json(data)
 
     # --- helpers ----------------------------------------------------------------------------
     def _issue(self, number: int) -> GhIssue:
@@ -417,6 +556,89 @@ class GitHubForge:
     def _request(self, method: str, url: str, body: Any = None) -> dict[str, Any]:
         _, data = self._gh.requester.requestJsonAndCheck(method, url, input=body)
         return data if isinstance(data, dict) else {"items": data}
+
+    def _get_all(self, url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a paginated listing, following GitHub's Link headers."""
+        items: list[dict[str, Any]] = []
+        next_url: str | None = url
+        parameters: dict[str, Any] | None = params
+        for _ in range(MAX_PAGES):
+            if next_url is None:
+                break
+            headers, data = self._gh.requester.requestJsonAndCheck(
+                "GET", next_url, parameters=parameters
+            )
+            items += [item for item in data or [] if isinstance(item, dict)]
+            link = next((str(v) for k, v in headers.items() if k.lower() == "link"), "")
+            next_url, parameters = _next_link(link), None  # the link carries the query
+        return items
+
+    def _pull_model(self, pull: GhPullRequest, head: str) -> PullRequest:
+        """The pull request with the title and body this forge last wrote to it."""
+        model = _pull(pull, head)
+        if pull.number in self._pull_text:
+            title, body = self._pull_text[pull.number]
+            model = model.model_copy(update={"title": title, "body": body})
+        return model
+
+    def _split_reviewers(self, names: list[str]) -> tuple[list[str], list[str]]:
+        users: list[str] = []
+        teams: list[str] = []
+        for raw in _unique([n.strip().lstrip("@") for n in names if n.strip().lstrip("@")]):
+            if "/" in raw:
+                teams.append(raw.rsplit("/", 1)[1])
+            elif self.permission(raw) == "none":
+                teams.append(raw)
+            else:
+                users.append(raw)
+        return users, teams
+
+    def _ask_for_review(self, url: str, users: list[str], teams: list[str]) -> str:
+        """'asked', 'refused' (422: someone in it cannot review) or 'unavailable'."""
+        body = {"reviewers": users, "team_reviewers": teams}
+        try:
+            with self._translated("request reviews"):
+                self._request("POST", url, body)
+        except ForgeError as error:
+            status = _status(error)
+            if status == 422:
+                log.info("%s (asked: %s)", error, ", ".join(users + teams) or "nobody")
+                return "refused"
+            if status in (403, 404):
+                log.warning("%s; no reviews were requested", error)
+                return "unavailable"
+            raise
+        return "asked"
+
+    def _set_draft(self, pull: GhPullRequest, draft: bool) -> None:
+        """Mark an open pull request ready for review, or turn it back into a draft.
+
+        GitHub's REST API cannot change the flag; its GraphQL API can, and PyGithub sends
+        the mutation (`markPullRequestReadyForReview` / `convertPullRequestToDraft`) to
+        the GraphQL endpoint next to `base_url`. Best effort: if GraphQL is refused or
+        absent, the pull request keeps its flag and a warning says so.
+        """
+        verb = "turn into a draft" if draft else "mark ready for review"
+        try:
+            with self._translated(f"{verb} pull request #{pull.number}"):
+                if draft:
+                    pull.convert_to_draft()
+                else:
+                    pull.mark_ready_for_review()
+        except (ForgeError, KeyError, TypeError) as error:
+            state = "a draft" if pull.draft else "ready for review"
+            log.warning(
+                "could not %s pull request #%s (%s); it stays %s", verb, pull.number, error, state
+            )
+
+    def _already_on(self, branch: str, head: _Head, files: dict[str, str]) -> bool:
+        """Whether the branch's tip already holds `files`, judged without a request: the
+        last listing of the branch gave each file's blob id, valid while the tip's tree
+        is still the listed one (a git tree id fixes every byte below it)."""
+        listed = self._trees.get(branch)
+        if listed is None or listed.sha != head.commit.tree.sha:
+            return False
+        return all(listed.blobs.get(path) == _blob_id(text) for path, text in files.items())
 
     def _known_labels(self) -> dict[str, str]:
         if self._labels is None:
@@ -488,6 +710,47 @@ def _messages(error: ForgeError) -> str:
     return " ".join(parts).lower()
 
 
+def _blob_id(text: str) -> str:
+    """The id git (and GitHub) gives a file holding `text`."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _status(error: ForgeError) -> int | None:
+    status = getattr(error.__cause__, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def _refused_assignees(error: ForgeError) -> set[str] | None:
+    """The assignees a 422 names as invalid (lower-case; empty when it names none), or
+    None when the refusal is about something else."""
+    cause = error.__cause__
+    if _status(error) != 422 or not isinstance(cause, GithubException):
+        return None
+    data = cause.data if isinstance(cause.data, dict) else {}
+    about = [
+        e
+        for e in data.get("errors") or []
+        if isinstance(e, dict) and e.get("field") in ("assignee", "assignees")
+    ]
+    if not about:
+        return None
+    values: set[str] = set()
+    for entry in about:
+        value = entry.get("value")
+        values.update(str(v).lower() for v in (value if isinstance(value, list) else [value]) if v)
+    return values
+
+
+def _next_link(header: str) -> str | None:
+    """The rel="next" address in a Link header."""
+    for part in header.split(","):
+        address, _, rel = part.partition(";")
+        if 'rel="next"' in rel.replace(" ", ""):
+            return address.strip().removeprefix("<").removesuffix(">")
+    return None
+
+
 def _already_exists(error: ForgeError) -> bool:
     return getattr(error.__cause__, "status", None) == 422 and (
         "already exist" in _messages(error) or "already_exists" in _messages(error)
@@ -507,6 +770,22 @@ def _comment(c: GhComment) -> Comment:
         body=c.body or "",
         created_at=c.created_at,
         author_is_bot=login.endswith("[bot]") or (user is not None and user.type == "Bot"),
+    )
+
+
+def _issue_from_json(data: Mapping[str, Any]) -> Issue:
+    """An issue from GitHub's JSON (a listing or a write's answer: no second request)."""
+    user = data.get("user") or {}
+    return Issue(
+        number=data["number"],
+        title=data.get("title") or "",
+        body=data.get("body") or "",
+        author=user.get("login") or "ghost",
+        labels=[str(lbl.get("name")) for lbl in data.get("labels") or [] if isinstance(lbl, dict)],
+        state=data.get("state") or "open",
+        created_at=data["created_at"],
+        closed_at=data.get("closed_at"),
+        url=data.get("html_url"),
     )
 
 

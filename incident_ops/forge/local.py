@@ -564,6 +564,31 @@ class LocalForge:
     def assignees(self, number: int) -> list[str]:
         return list(self._thread_record(number)[1].get("assignees", []))
 
+    def find_issues(self, label: str) -> list[Issue]:
+        return [issue for issue in self.list_issues() if label in issue.labels]
+
+    def open_issue(self, title: str, body: str, labels: list[str], assignees: list[str]) -> Issue:
+        issue = self.create_issue(title, body, self.actor, labels)
+        if assignees:
+            self.assign(issue.number, assignees)
+        return issue
+
+    def request_reviewers(self, number: int, reviewers: list[str]) -> None:
+        """Record requested reviewers on the pull request (existing ones stay)."""
+        with self._locked():
+            path = self._pull_file(number)
+            record = _load(path)
+            if record is None:
+                raise ForgeError(f"{self.path}: there is no pull request #{number}")
+            wanted = _unique([*record.get("reviewers", []), *reviewers])
+            if wanted != record.get("reviewers"):
+                record["reviewers"] = wanted
+                _save(path, record)
+
+    def reviewers(self, number: int) -> list[str]:
+        record = _load(self._pull_file(number)) or {}
+        return list(record.get("reviewers", []))
+
     # --- labels and permissions ------------------------------------------------------
 
     def _labels_file(self) -> Path:

@@ -17,7 +17,7 @@ from incident_ops.context import IncidentContext, PhaseInput
 from incident_ops.model import IncidentType
 from incident_ops.phases import catalog
 from incident_ops.phases.base import PhaseOutput
-from incident_ops.phases.facts import INSUFFICIENT, clip, when
+from incident_ops.phases.facts import INSUFFICIENT, as_utc, clip, when
 from incident_ops.phases.fix import Output as Fix
 from incident_ops.phases.handoff import upstream
 from incident_ops.phases.mitigation import Output as Mitigation
@@ -41,7 +41,9 @@ _SYMPTOM: dict[IncidentType, str] = {
     "infrastructure-failure": "errors or slower responses",
     "third-party-disruption": "failures in a feature that relies on a partner",
 }
-_DECISION_KINDS = {"command", "status", "role", "severity", "label"}
+# Record timeline entries that are decisions: applied commands, status changes, notes.
+# (Ignored commands, phase runs and the opening are not decisions.)
+_DECISION_KINDS = {"command", "status", "note", "severity", "type", "role"}
 
 
 class CanReport(BaseModel):
@@ -121,7 +123,7 @@ def _status_page(triage: Triage, state: PublicState, area: str, cadence: int | N
             "we can."
         )
     symptom = _SYMPTOM[triage.type]
-    since = f" since {triage.onset:%H:%M} UTC" if triage.onset else ""
+    since = f" since {as_utc(triage.onset):%H:%M} UTC" if triage.onset else ""
     next_update = f" We will post another update within {cadence} minutes." if cadence else ""
     texts: dict[PublicState, str] = {
         "investigating": f"We are investigating reports of {symptom} affecting {area}{since}."
@@ -206,7 +208,7 @@ def _support_briefing(context: IncidentContext, triage: Triage, area: str) -> st
 def _decisions(context: IncidentContext) -> list[Decision]:
     decisions = []
     for event in context.record.timeline:
-        text = event.text.strip()
-        if event.kind in _DECISION_KINDS or text.startswith("/incident "):
-            decisions.append(Decision(at=event.at, decision=clip(text, 200), by=event.actor))
+        if event.kind in _DECISION_KINDS:
+            decision = clip(event.text, 200)
+            decisions.append(Decision(at=as_utc(event.at), decision=decision, by=event.actor))
     return decisions

@@ -26,7 +26,6 @@ from incident_ops.phases.facts import (
 )
 from incident_ops.phases.findings import Finding
 from incident_ops.phases.handoff import upstream
-from incident_ops.phases.observability import Output as Observability
 from incident_ops.phases.triage import Output as Triage
 
 # Segment kinds and the words that name them (case-sensitive where abbreviations collide).
@@ -40,7 +39,8 @@ SEGMENTS: dict[str, str] = {
 }
 _FAILED = r"fail|error|5xx|declin|time[sd]? ?out|could not|cannot|can't|refus"
 _TICKETS = r"ticket|chats?\b|complain|contacted|support (has|got|is)"
-_MONEY = r"[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(USD|EUR|GBP)\b"
+# Amounts with cents or a currency code ("$1" alone is a SQL placeholder more often than money).
+_MONEY = r"[$€£]\s?\d[\d,]*[.,]\d\d\b|\b\d[\d,.]*\s?(USD|EUR|GBP)\b"
 _DATA_WRONG = r"wrong|incorrect|missing|lost|corrupt|mismatch|short\b|dropped"
 
 
@@ -65,7 +65,6 @@ class Output(PhaseOutput):
 def analyse(inp: PhaseInput) -> Output:
     context = inp.context
     triage = upstream(inp, "triage", Triage)
-    upstream(inp, "observability", Observability)  # read for the graph; the digest suffices
     found = snippets(context)
     window, minutes = _window(context, triage)
     failed = _quote(search(found, _FAILED), require_number=True)
@@ -158,7 +157,7 @@ def _data_loss(context: IncidentContext, triage: Triage, found: list[Snippet]) -
 
 
 def _revenue(found: list[Snippet]) -> str:
-    amounts = [s for s in found if re.search(_MONEY, s.text)]
+    amounts = distinct([s for s in found if re.search(_MONEY, s.text)])
     method = "method: failed or refunded orders in the window × average order value"
     if not amounts:
         return f"{INSUFFICIENT} ({method}; neither figure is in the evidence)"

@@ -7,6 +7,7 @@ the same way, and give one searchable view of all evidence text for keyword chec
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ def num(value: float | None) -> str:
     """A number as a person would quote it: 1,234 / 22.3 / 0.0042."""
     if value is None:
         return "?"
+    if not math.isfinite(value):
+        return str(value)
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}"
     if abs(value) >= 100:
@@ -72,13 +75,14 @@ def issue_id(digest: Digest) -> str:
 
 
 def telemetry_count(digest: Digest) -> int:
-    """How many machine signals (not the reporter's words) the digest holds."""
+    """How many machine signals (not the reporter's words) the digest holds. An SLO entry
+    counts only with a measured error ratio: a catalog objective alone is not a signal."""
     return (
         len(digest.alerts)
         + len(digest.metrics)
         + len(digest.log_patterns)
         + len(digest.traces)
-        + len(digest.slo)
+        + sum(1 for s in digest.slo if s.error_ratio is not None)
     )
 
 

@@ -26,6 +26,7 @@ from incident_ops.phases.facts import (
 from incident_ops.phases.handoff import upstream
 from incident_ops.phases.mitigation import MitigationOption
 from incident_ops.phases.mitigation import Output as Mitigation
+from incident_ops.phases.performance import ADVICE
 from incident_ops.phases.performance import Output as Performance
 from incident_ops.phases.root_cause import Output as RootCause
 from incident_ops.phases.security import Output as Security
@@ -50,6 +51,8 @@ _CHANGE_KIND_BY_TYPE: dict[str, ChangeKind] = {
     "security-incident": "credentials",
     "infrastructure-failure": "infrastructure",
 }
+# Performance advice that is a next investigation step rather than a lasting fix.
+_INVESTIGATION_ADVICE = {ADVICE["latency"]}
 # How long a recovered signal must stay healthy before the fix counts as validated.
 SOAK_MINUTES = 30
 MAX_METRIC_CRITERIA = 4
@@ -180,6 +183,11 @@ def _risks(
         risks.append("A data repair is itself a write: dry-run it on a copy and keep a snapshot.")
     if triage.type == "security-incident":
         risks.append("Rotating credentials breaks clients that still hold the old ones.")
+    if triage.type == "third-party-disruption":
+        risks.append(
+            "A breaker tuned too tight refuses requests the provider would have served; start "
+            "with conservative thresholds."
+        )
     if performance.bottlenecks:
         risks.append(
             "Raising a saturated limit moves the load to the next resource behind it; watch it."
@@ -243,5 +251,6 @@ def _long_term(triage: Triage, service: str | None, performance: Performance) ->
     items = [
         playbook.fill(text, service) for text in playbook.long_term_fix(triage.established_type())
     ]
-    items += [r for r in performance.recommendations[:2] if not r.startswith(INSUFFICIENT)]
+    if performance.bottlenecks:  # a saturated resource calls for a lasting capacity change
+        items += [r for r in performance.recommendations[:2] if r not in _INVESTIGATION_ADVICE]
     return items

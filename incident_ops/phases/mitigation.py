@@ -36,7 +36,8 @@ CONSIDER_AT = 0.3
 # An unscored change to an affected service this close before onset is worth a look.
 RECENT_MINUTES = 240
 
-_TIMELINE_ACTION_KINDS = {"command", "status", "note", "update", "mitigation"}
+# Record timeline entries that say what responders did: notes and status changes.
+_TIMELINE_ACTION_KINDS = {"note", "status", "mitigation"}
 
 
 class MitigationOption(BaseModel):
@@ -74,9 +75,9 @@ class Output(PhaseOutput):
 def analyse(inp: PhaseInput) -> Output:
     context = inp.context
     triage = upstream(inp, "triage", Triage)
-    upstream(inp, "observability", Observability)  # read for the graph; the digest suffices
     assessments = [_assess(change, context, triage) for change in context.digest.changes]
-    target = _target_service(assessments, triage)
+    observability = upstream(inp, "observability", Observability)
+    target = _target_service(assessments, triage, observability)
     reversals = _reversals(context.digest.changes, assessments)
     options = [
         *[o for o in reversals if o.rationale.startswith("roll back")],
@@ -134,10 +135,18 @@ def _assess(change: SuspectChange, context: IncidentContext, triage: Triage) -> 
     )
 
 
-def _target_service(assessments: list[RollbackAssessment], triage: Triage) -> str | None:
+def _target_service(
+    assessments: list[RollbackAssessment], triage: Triage, observability: Observability
+) -> str | None:
+    """Act where it helps most: the service of a change to roll back, else the affected
+    service the health matrix shows failing, else the most affected one."""
     for assessment in assessments:
         if assessment.verdict == "roll back" and assessment.service:
             return assessment.service
+    failing = [h.service for h in observability.health if h.status == "failing"]
+    for service in triage.services:
+        if service in failing:
+            return service
     return triage.services[0] if triage.services else None
 
 
@@ -210,8 +219,6 @@ def _standard_moves(triage: Triage, service: str | None) -> list[MitigationOptio
 def _actions_taken(context: IncidentContext) -> list[str]:
     taken = []
     for event in context.record.timeline:
-        text = event.text.strip()
-        is_command = text.startswith(("/incident note", "/incident status"))
-        if event.kind in _TIMELINE_ACTION_KINDS or is_command:
-            taken.append(f"{when(event.at)}: {clip(text, 200)}")
+        if event.kind in _TIMELINE_ACTION_KINDS:
+            taken.append(f"{when(event.at)}: {clip(event.text, 200)}")
     return taken

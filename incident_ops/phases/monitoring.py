@@ -26,7 +26,6 @@ from incident_ops.phases.facts import (
     trigger_of,
 )
 from incident_ops.phases.handoff import upstream
-from incident_ops.phases.observability import Output as Observability
 from incident_ops.phases.root_cause import Output as RootCause
 from incident_ops.phases.triage import Output as Triage
 
@@ -100,7 +99,6 @@ def analyse(inp: PhaseInput) -> Output:
     context = inp.context
     digest, config = context.digest, context.config
     triage = upstream(inp, "triage", Triage)
-    upstream(inp, "observability", Observability)  # read for the graph; the digest suffices
     root_cause = upstream(inp, "root-cause", RootCause)
     service = root_cause.service or (triage.services[0] if triage.services else None)
     alerts, skipped = _rules(digest.metrics, config)
@@ -132,8 +130,13 @@ def analyse(inp: PhaseInput) -> Output:
 def _rules(metrics: list[MetricChange], config: Config) -> tuple[list[AlertRule], list[str]]:
     rules: list[AlertRule] = []
     skipped: list[str] = []
+    shares = {
+        found.family for m in metrics if (found := promql.expression(m.metric)) and found.symptom
+    }
     for metric in metrics:
         found = promql.expression(metric.metric)
+        if found and promql.share_covers(found, shares):
+            continue  # the error share of the same requests already alerts, with less noise
         if found is None or metric.before is None or metric.after is None:
             skipped.append(metric.metric)
             continue

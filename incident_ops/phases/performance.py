@@ -30,13 +30,12 @@ from incident_ops.phases.facts import (
 )
 from incident_ops.phases.findings import Check, Finding
 from incident_ops.phases.handoff import upstream
-from incident_ops.phases.observability import Output as Observability
 from incident_ops.phases.triage import Output as Triage
 
 Resource = Literal["memory", "cpu", "disk", "connections", "queue", "network", "latency"]
 
 RESOURCE_PATTERNS: dict[Resource, str] = {
-    "memory": r"memory|heap|\brss\b|working.?set|oom|\bgc\b|garbage",
+    "memory": r"memory|heap|\brss\b|working.?set|oom|\bgc (pause|overhead)|stop.the.world",
     "cpu": r"\bcpu|throttl",
     "disk": r"disk|filesystem|no space|inode|nodefs|volume full",
     "connections": r"pool|pgbouncer|maxconn|max_connections|too many (clients|connections)"
@@ -45,6 +44,7 @@ RESOURCE_PATTERNS: dict[Resource, str] = {
     "network": r"network|packet|\bdns\b|\btcp\b|socket|reset by peer|unreachable",
     "latency": r"latency|duration|\bp9[59]\b|slow|timeout|timed out",
 }
+MAX_BOTTLENECKS = 6
 SATURATION: frozenset[Resource] = frozenset({"memory", "cpu", "disk", "connections", "queue"})
 
 CHECK_PATTERNS: dict[str, str] = {
@@ -111,13 +111,12 @@ class Output(PhaseOutput):
 def analyse(inp: PhaseInput) -> Output:
     context = inp.context
     triage = upstream(inp, "triage", Triage)
-    upstream(inp, "observability", Observability)  # read for the graph; the digest suffices
     resources = _resources(context)
     bottlenecks = [
         Finding(text=f"{r.resource}: {r.observation}", evidence=r.evidence)
         for r in resources
         if r.saturated
-    ]
+    ][:MAX_BOTTLENECKS]
     checks = _checks(context)
     return Output(
         headline=_headline(resources, telemetry_count(context.digest)),

@@ -305,7 +305,8 @@ def _timeline(context: IncidentContext) -> list[KeyEvent]:
     ]:
         if moment:
             events.append(KeyEvent(at=moment, event=f"Incident {label}"))
-    return sorted(events, key=lambda e: as_utc(e.at))
+    utc = [event.model_copy(update={"at": as_utc(event.at)}) for event in events]
+    return sorted(utc, key=lambda e: e.at)
 
 
 def _went_well(context: IncidentContext, p: _Phases) -> list[str]:

@@ -96,6 +96,14 @@ def expression(metric: str) -> Expression | None:
     return Expression(name, expr, "10m", fixed=False, symptom=False)
 
 
+def share_covers(expression: Expression, symptom_families: set[str]) -> bool:
+    """Whether a raw counter rate is already covered by an error-share rule on its family."""
+    if not expression.family.endswith("_total"):
+        return False
+    family = expression.family.removesuffix("_total")
+    return any(f.startswith(family + "_") for f in symptom_families)
+
+
 def fill(expression: Expression, before: float, after: float) -> str:
     """The expression alerting halfway between the normal and the incident level."""
     if expression.fixed:

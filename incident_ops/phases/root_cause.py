@@ -163,11 +163,11 @@ def _five_whys(
     whys = []
     if affected and affected in health and health[affected].status != "unknown":
         whys.append(
-            f"Why did users see the problem ({symptom})? Because {affected} showed: "
+            f"Why was there a problem ({symptom})? Because {affected} showed: "
             f"{health[affected].signals[0]}"
         )
     else:
-        whys.append(f"Why did users see the problem ({symptom})? {INSUFFICIENT}")
+        whys.append(f"Why was there a problem ({symptom})? {INSUFFICIENT}")
         return whys
     if service is None:
         whys.append(f"Why did {affected} misbehave? {INSUFFICIENT}")
@@ -177,7 +177,7 @@ def _five_whys(
             f"Why did {affected} misbehave? Because it depends on {service} (service "
             f"catalog), where the fault began"
         )
-    whys.append(f"Why did {service} fail? {summary}")
+    whys.append(f"Why did {service} behave this way? {summary}")
     if trigger is None:
         whys.append(f"What set it off? {INSUFFICIENT}")
         return whys

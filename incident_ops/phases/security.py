@@ -24,7 +24,6 @@ from incident_ops.phases.facts import (
 )
 from incident_ops.phases.findings import Check
 from incident_ops.phases.handoff import upstream
-from incident_ops.phases.observability import Output as Observability
 from incident_ops.phases.triage import Output as Triage
 
 Assessment = Literal[
@@ -104,7 +103,6 @@ class Output(PhaseOutput):
 def analyse(inp: PhaseInput) -> Output:
     context = inp.context
     triage = upstream(inp, "triage", Triage)
-    upstream(inp, "observability", Observability)  # read for the graph; the digest suffices
     # A change log says what was done, not what happened: it is no indicator by itself.
     found = [s for s in snippets(context) if s.kind != "change"]
     checks = [_check(area, strong, weak, found, context) for area, (strong, weak) in AREAS.items()]

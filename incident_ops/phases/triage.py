@@ -268,7 +268,7 @@ def _unknowns(context: IncidentContext, services: list[str]) -> list[str]:
         gaps.append(f"onset time: {INSUFFICIENT}")
     if not digest.impact_facts:
         gaps.append(f"user impact figures: {INSUFFICIENT} (only the report {issue_id(digest)})")
-    if not digest.slo:
+    if not any(status.error_ratio is not None for status in digest.slo):
         gaps.append(f"SLO burn and error budget: {INSUFFICIENT}")
     if telemetry_count(digest) == 0:
         gaps.append("no alerts, metrics, logs or traces were attached")

@@ -226,8 +226,9 @@ _CREDENTIAL_KEY = re.compile(
 _SECRETISH_WORDS = pair_pattern(r"passw|pwd|passphrase|secret|token|key|credential|auth|sig")
 # ... unless the key names something about the credential rather than the credential.
 _DESCRIBES_CREDENTIAL = re.compile(
-    r"(?i:(?:^|[_.-])(?:id|ids|count|type|name|len|length|ttl|expiry|expires(?:_in|_at)?"
-    r"|url|uri|path|file|version|ms|seconds|at|hash|fingerprint))\Z"
+    r"(?i:(?:^|[_.-])(?:id|ids|count|type|kind|name|len|length|ttl|expiry|expires(?:_in|_at)?"
+    r"|url|uri|path|file|version|ms|seconds|at|hash|fingerprint|policy|ref|arn|rotation"
+    r"|provider|store|backend|mode|format|header|field|scope|source|label|prefix|hint))\Z"
 )
 # Values that stand for a credential without being one: empty, masked or templated
 # (`${DB_PASSWORD}`, `${{ secrets.TOKEN }}`, `{{ .Values.key }}`, `%(password)s`).
@@ -249,9 +250,14 @@ def secret_pairs(text: str) -> Iterator[Finding]:
         if not pair.quoted and _computed_in_code(text, pair, value):
             continue
         named_credential = pair.structured and _CREDENTIAL_KEY.search(pair.key) is not None
-        random_credential = not _DESCRIBES_CREDENTIAL.search(pair.key) and looks_random(value)
+        random_credential = not describes_a_credential(pair.key) and looks_random(value)
         if named_credential or random_credential:
             yield Finding("secret", pair.value_start, pair.value_end)
+
+
+def describes_a_credential(key: str) -> bool:
+    """`secret_name`, `token_ttl`, `password_policy`: a key about a credential, not one."""
+    return _DESCRIBES_CREDENTIAL.search(key) is not None
 
 
 def _computed_in_code(text: str, pair: KeyValue, value: str) -> bool:

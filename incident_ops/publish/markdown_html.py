@@ -33,11 +33,14 @@ _TAG = re.compile(
     r"(?:\s{0,20}=\s{0,20}(?:\"[^\"]{0,4000}\"|'[^']{0,4000}'|[^\s\"'=<>`]{1,4000}))?){0,50}+)"
     r"\s{0,20}/?>"
 )
+# Kept as they are: our markers, and autolinks (`<https://...>`, judged with the links).
+_MARKUP = re.compile(
+    rf"(?P<kept>{_MARKER_COMMENT.pattern}|<[A-Za-z][A-Za-z0-9+.-]{{1,31}}:[^\s<>]{{0,4000}}>)"
+    rf"|(?P<tag>{_TAG.pattern})"
+    r"|<"
+)
 _ATTRIBUTE = re.compile(
     r"(?P<name>[A-Za-z_:][\w.:-]*)(?:\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s\"'=<>`]+)))?"
-)
-_OTHER_MARKUP = re.compile(
-    r"<!\[CDATA\[[\s\S]{0,65536}?\]\]>|<\?[\s\S]{0,4096}?\?>|<![A-Za-z][^>]{0,4096}>"
 )
 _DIMENSION = re.compile(r"\d{1,4}%?")
 
@@ -74,27 +77,36 @@ def _comment_end(text: str, start: int) -> int:
 
 
 def reduce_html(text: str, allows_url: UrlCheck) -> str:
-    """Rebuild allowed tags, drop script-like elements, escape every other tag."""
-    text = _OTHER_MARKUP.sub("", text)
+    """Rebuild allowed tags, drop script-like elements, escape every other `<`.
+
+    Escaping covers more than well-formed tags: inside an HTML block GitHub passes text
+    through raw, and a browser turns `<!x`, `<?` or an unclosed `<img ...` into a comment
+    or an element that swallows the text after it. A lone `<` is escaped too: removing an
+    element can leave one right before a letter (`<<script>x</script>img ...`).
+    """
     parts: list[str] = []
     position = 0
     unclosed: set[str] = set()  # names with no closing tag further on: never search again
-    for match in _TAG.finditer(text):
+    for match in _MARKUP.finditer(text):
         if match.start() < position:
             continue  # inside an element removed with its content
         parts.append(text[position : match.start()])
         position = match.end()
+        if match.group("kept") is not None:
+            parts.append(match.group())
+            continue
+        if match.group("tag") is None:
+            parts.append("&lt;")
+            continue
         name = match.group("name").lower()
         if name in _REMOVED_WITH_CONTENT and not match.group("close"):
             if name not in unclosed:
                 position = _end_of_element(text, name, match.end())
                 if position == match.end():
                     unclosed.add(name)
-        elif name in _REMOVED_WITH_CONTENT:
-            pass  # a stray closing tag
         elif name in ALLOWED_TAGS:
             parts.append(_rebuild(name, match, allows_url))
-        else:
+        elif name not in _REMOVED_WITH_CONTENT:  # a stray closing tag of those just goes
             parts.append("&lt;" + match.group()[1:])
     parts.append(text[position:])
     return "".join(parts)

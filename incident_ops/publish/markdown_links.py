@@ -21,14 +21,17 @@ _INLINE_DESTINATION = re.compile(
     r"[ \t]{0,20}\)"
 )
 _AUTOLINK = re.compile(r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]{0,4000})>")
+# A URL GitHub would autolink; it ends where another scheme (or a defanged one) starts,
+# so that in `https://github.com/x)https://evil.example` each URL is judged on its own.
 _BARE_URL = re.compile(
-    r"(?i:(?<![\w/])(?:https?|ftp)://|(?<![\w./:-])www\.|(?<=[(<\"'=])//(?=[A-Za-z0-9-]{1,63}\.))"
-    r"[^\s<>\"'`]{0,4000}"
+    r"(?i:(?:https?|ftp)://|www\.|(?<=[(<\"'=])//(?=[A-Za-z0-9-]{1,63}\.))"
+    r"(?:(?!(?i:h(?:tt|xx)ps?|f[tx]p)://)[^\s<>\"'`]){0,4000}"
 )
 _DEFINITION = re.compile(
     r"^(?P<indent> {0,3})\[(?P<label>[^\]\n]{1,999})\]:[ \t]*(?P<dest><[^<>\n]*>|\S+)(?P<rest>.*)$",
     re.MULTILINE,
 )
+_LINK_STARTS = re.compile(r"(?i:https?(?=://)|ftp(?=://)|www\.)")
 _HOST = re.compile(r"(?P<prefix>(?:[A-Za-z][A-Za-z0-9+.-]{0,31}:)?//)?(?P<host>[^/?#\s]*)")
 
 
@@ -60,14 +63,23 @@ class LinkPolicy:
 
 
 def defang(url: str) -> str:
-    """`https://evil.example/x` -> `hxxps://evil[.]example/x`: readable, not a link."""
-    url = re.sub(r"(?i)^(h)tt(ps?)(?=:)", r"\1xx\2", url)
-    url = re.sub(r"(?i)^ftp(?=:)", "fxp", url)
+    """`https://evil.example/x` -> `hxxps://evil[.]example/x`: readable, not a link.
+
+    A URL glued to another (`a.example)https://b.example`) is matched as one; every
+    scheme and `www.` in it is defanged, not just the first.
+    """
     match = _HOST.match(url)
-    if match is None:
-        return url
-    host = match.group("host").replace(".", "[.]")
-    return url[: match.start("host")] + host + url[match.end("host") :]
+    if match is not None:
+        host = match.group("host").replace(".", "[.]")
+        url = url[: match.start("host")] + host + url[match.end("host") :]
+    return _LINK_STARTS.sub(_defang_start, url)
+
+
+def _defang_start(match: re.Match[str]) -> str:
+    start = match.group()
+    if start.lower() == "www.":
+        return start[:3] + "[.]"
+    return start[0] + "xx" + start[3:] if start[0] in "hH" else start[0] + "x" + start[2:]
 
 
 def defang_links(text: str, policy: LinkPolicy) -> str:

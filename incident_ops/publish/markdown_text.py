@@ -29,7 +29,7 @@ _MENTION = re.compile(
     r"(?<![A-Za-z0-9_])@(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9][\w.-]{0,99})?)"
 )
 _CLOSING_KEYWORD = re.compile(
-    r"(?i:\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?))(?P<gap>[:\s*_\[]{0,10})"
+    r"(?<![A-Za-z])(?i:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?P<gap>[:\s*_\[]{0,10})"
     r"(?P<ref>(?:[\w.-]{1,100}/[\w.-]{1,100})?#\d+|(?i:gh-)\d+"
     r"|https?://[^\s<>()\[\]]{1,500}/(?:issues|pull)/\d+)"
 )

@@ -85,6 +85,7 @@ _NORTH_AMERICAN_PHONE = re.compile(
 _NATIONAL_PHONE = re.compile(r"(?<![\w.+/:-])0\d{1,4}(?:[ -]\d{2,8}){1,4}(?![\w]|[.:-]\d)")
 _SSH_REMOTE_PATH = re.compile(r":[\w~.-]+/")
 _PHONE_PAIRS = pair_pattern(r"phone|mobile|msisdn|tel|fax|cell")
+_PHONE_KEY = re.compile(r"(?i:phone|mobile|msisdn|tel|telephone|fax|cell)(?:[_-]?(?:number|no))?\Z")
 _PHONE_VALUE = re.compile(r"\+?[\d ().-]{7,24}")
 _CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w]|[.-]\d)")
 _IPV4 = re.compile(
@@ -105,8 +106,11 @@ def _one_separator(value: str) -> bool:
     return len({c for c in value if c in " -."}) <= 1
 
 
-def _phone_digits(low: int, high: int) -> Callable[[str, re.Match[str]], bool]:
-    return lambda _text, match: low <= _digit_count(match.group()) <= high
+def _international_phone(_text: str, match: re.Match[str]) -> bool:
+    """`+44 20 7946 0958`, or `+14155550132` written out; `+437256192 bytes` is a delta."""
+    value = match.group()
+    shortest = 8 if any(c in " .()-" for c in value) else 11
+    return shortest <= _digit_count(value) <= 15
 
 
 def _national_phone(_text: str, match: re.Match[str]) -> bool:
@@ -193,7 +197,13 @@ def _phone_pairs(text: str) -> Iterator[Finding]:
     """`"phone": "4155550132"`: a bare run of digits is a phone number when its key says so."""
     for pair in key_values(text, _PHONE_PAIRS):
         value = pair.value(text).strip()
-        if pair.structured and _PHONE_VALUE.fullmatch(value) and 7 <= _digit_count(value) <= 15:
+        named = _PHONE_KEY.search(pair.key) is not None
+        if (
+            named
+            and pair.structured
+            and _PHONE_VALUE.fullmatch(value)
+            and 7 <= _digit_count(value) <= 15
+        ):
             yield Finding("phone", pair.value_start, pair.value_end, "personal")
 
 
@@ -210,7 +220,7 @@ def personal_data_detectors(settings: RedactionSettings) -> list[Detector]:
             PatternDetector(
                 "phone",
                 _INTERNATIONAL_PHONE,
-                accept=all_of(starts_a_token("+"), _phone_digits(8, 15)),
+                accept=all_of(starts_a_token("+"), _international_phone),
                 category="personal",
             ),
             PatternDetector("phone", _NORTH_AMERICAN_PHONE, category="personal"),

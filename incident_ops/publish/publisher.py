@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from incident_ops.forge.base import Comment, Forge, Label, PullRequest
+from incident_ops.forge.base import Comment, Forge, Issue, Label, PullRequest
 from incident_ops.publish.redact import redact
 from incident_ops.publish.sanitise import sanitise_markdown, sanitise_path
 from incident_ops.publish.secrets_check import second_check
@@ -91,6 +91,16 @@ class Publisher:
         comment = self.forge.post_comment(issue, text)
         self.existing_comments.append(comment)
         return comment
+
+    def open_issue(
+        self, title: str, body: str, labels: list[str], assignees: list[str]
+    ) -> Issue | None:
+        text = self.markdown(body)
+        clean_title = self.markdown(title, 240).replace("\n", " ")
+        if not self._clean(f"issue '{clean_title[:40]}'", text):
+            return None
+        self.writes += 1
+        return self.forge.open_issue(clean_title, text, [redact(x)[:50] for x in labels], assignees)
 
     def set_labels(
         self, issue: int, current: Iterable[str], wanted: Iterable[str], prefixes: Iterable[str]

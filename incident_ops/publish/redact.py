@@ -52,10 +52,10 @@ def _detectors(settings: RedactionSettings) -> list[Detector]:
 def _merge(findings: list[Finding]) -> list[Finding]:
     """Overlapping findings become one span: no part of either may survive.
 
-    The earliest, then longest, finding names the merged span; on a tie the detector
-    listed first (the more specific one) wins, since sorting is stable.
+    The earliest finding names the merged span; when two start together, the detector
+    listed first (the more specific one) does, since the sort is stable.
     """
-    findings.sort(key=lambda f: (f.start, -f.end))
+    findings.sort(key=lambda f: f.start)
     merged: list[Finding] = []
     for finding in findings:
         if merged and finding.start < merged[-1].end:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from itertools import groupby
+from operator import itemgetter
 
 from markdown_it import MarkdownIt
 
@@ -41,6 +43,7 @@ __all__ = ["GITHUB_BODY_LIMIT", "sanitise_markdown", "sanitise_path"]
 
 GITHUB_BODY_LIMIT = 65_536  # GitHub rejects longer issue, comment and pull-request bodies
 _COMMONMARK = MarkdownIt("commonmark")
+_MAX_PASSES = 4
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
 
 
@@ -65,18 +68,44 @@ def sanitise_markdown(
 
 
 def _sanitise(text: str, mentions: tuple[str, ...], policy: LinkPolicy) -> str:
+    """Apply the rules until the text no longer changes.
+
+    Where a rule removes something, the blocks around it can change: a removed HTML
+    comment can turn the indented code block after it into paragraph text. A text that
+    is its own sanitised form has been judged on the structure GitHub will see. If that
+    does not settle, every block is treated as prose, which is always safe.
+    """
     text = remove_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
+    for protect_code in (True, False):
+        for _ in range(_MAX_PASSES):
+            cleaned = _one_pass(text, mentions, policy, protect_code=protect_code)
+            if cleaned == text:
+                return cleaned
+            text = cleaned
+    return text
+
+
+def _one_pass(
+    text: str, mentions: tuple[str, ...], policy: LinkPolicy, *, protect_code: bool
+) -> str:
+    blocks = _split_code_blocks(text) if protect_code else [(text, False)]
     text = "".join(
-        block if is_code else _sanitise_prose(block, policy)
-        for block, is_code in _split_code_blocks(text)
+        _sanitise_code(block) if is_code else _sanitise_prose(block, policy)
+        for block, is_code in blocks
     )
-    text = neutralise_mentions(text, mentions)
+    return neutralise_mentions(text, mentions)  # last: earlier rewrites can put `(` before @
+
+
+def _sanitise_code(text: str) -> str:
     return neutralise_slash_commands(neutralise_closing_keywords(text))
 
 
 def _sanitise_prose(text: str, policy: LinkPolicy) -> str:
+    """The order matters: each rule sees the text as the rules before it left it."""
     text = remove_invisible(decode_smuggling_entities(text))
-    return defang_links(reduce_html(remove_comments(text), policy.allows), policy)
+    text = reduce_html(remove_comments(text), policy.allows)
+    text = neutralise_slash_commands(neutralise_closing_keywords(text))
+    return defang_links(text, policy)
 
 
 def _split_code_blocks(text: str) -> list[tuple[str, bool]]:
@@ -87,14 +116,12 @@ def _split_code_blocks(text: str) -> list[tuple[str, bool]]:
         if token.type in ("fence", "code_block") and token.map:
             for index in range(token.map[0], min(token.map[1], len(lines))):
                 in_code[index] = True
-    blocks: list[tuple[str, bool]] = []
-    for index, line in enumerate(lines):
-        line = line if index == len(lines) - 1 else line + "\n"
-        if blocks and blocks[-1][1] == in_code[index]:
-            blocks[-1] = (blocks[-1][0] + line, in_code[index])
-        else:
-            blocks.append((line, in_code[index]))
-    return blocks
+    ends = ["\n"] * (len(lines) - 1) + [""]
+    rows = zip(lines, ends, in_code, strict=True)
+    return [
+        ("".join(line + end for line, end, _ in group), is_code)
+        for is_code, group in groupby(rows, key=itemgetter(2))
+    ]
 
 
 def _truncate(text: str, max_chars: int, clean: Callable[[str], str]) -> str:

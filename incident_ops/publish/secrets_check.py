@@ -6,7 +6,9 @@ publisher refuses to publish that artifact (fail closed).
 
 The plugin set is detect-secrets' default minus three that judge text, not credentials:
 the two high-entropy scanners flag every git SHA, trace id and UUID in incident text, and
-the public-IP detector reports personal data, which RedactionSettings governs.
+the public-IP detector reports personal data, which RedactionSettings governs. Its
+keyword rule stays, less the hits whose key names something about a credential
+(`secret_name = "orders-db"`), which would otherwise block fix plans and runbooks.
 
 detect-secrets keeps its configuration in a process-wide singleton; a lock keeps two
 threads from swapping it under each other. It is imported on first use, so commands that
@@ -15,10 +17,14 @@ never publish do not pay for it (it pulls in `requests`).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+from incident_ops.publish.credentials import describes_a_credential
+
+_KEY_BEFORE_VALUE = re.compile(r"(?P<key>[\w.-]+)[\"'\]]*\s*(?::=|=>|==|=|:)\s*[\"'\[]*\Z")
 _NOISY_PLUGINS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector"})
 _LOCK = threading.Lock()
 
@@ -43,4 +49,22 @@ def _scan(text: str) -> Iterator[str]:
             # scan_line also applies detect-secrets' false-positive filters, which cost
             # about a millisecond a line; run them only where a plugin matched at all.
             if any(True for plugin in plugins for _ in plugin.analyze_string(line)):
-                yield from (str(secret.type) for secret in scan_line(line))
+                yield from (
+                    str(secret.type)
+                    for secret in scan_line(line)
+                    if not _keyword_about_a_credential(line, secret)
+                )
+
+
+def _keyword_about_a_credential(line: str, secret: Any) -> bool:
+    """`secret_name = "orders-db"`, `password_policy = "strict"`: not a credential.
+
+    detect-secrets' keyword rule flags any quoted value after a key containing `secret`,
+    `password` and the like; a key that names something about a credential is let go.
+    Anything less clear stays a hit.
+    """
+    value = secret.secret_value
+    if secret.type != "Secret Keyword" or not isinstance(value, str) or value not in line:
+        return False
+    key = _KEY_BEFORE_VALUE.search(line, 0, line.index(value))
+    return key is not None and describes_a_credential(key.group("key"))

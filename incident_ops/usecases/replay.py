@@ -8,18 +8,21 @@ on each event. Replaying into an existing work directory adds nothing already th
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from incident_ops.agents.base import Backend
-from incident_ops.config import CONFIG_FILE
+from incident_ops.cadence import next_update_due
+from incident_ops.config import CONFIG_FILE, Config
 from incident_ops.forge.local import LocalForge
 from incident_ops.scenario import Scenario
 from incident_ops.usecases.respond import Progress, RespondResult, respond
 
 BOT = "incident-ops[bot]"
+MAX_TICKS = 500  # a week of 15-minute updates is far more than any replay needs
 
 
 @dataclass
@@ -72,6 +75,7 @@ def replay(
     result = work()
     known = len([c for c in forge.list_comments(issue_number) if c.author != BOT])
     for index, comment in enumerate(meta.comments):
+        result = _run_cadence_until(comment.at, clock, result, work, result.config, say)
         clock.now = comment.at
         if index < known:
             continue  # already delivered by an earlier replay into this repository
@@ -81,6 +85,25 @@ def replay(
     if known >= len(meta.comments) and meta.comments:
         result = work()
     return ReplayOutcome(forge=forge, repository=repository, result=result)
+
+
+def _run_cadence_until(
+    until: datetime,
+    clock: SimulatedClock,
+    result: RespondResult,
+    work: Callable[[], RespondResult],
+    config: Config,
+    say: Progress,
+) -> RespondResult:
+    """Work the incident at each update due time before `until`, as the schedule would."""
+    for _ in range(MAX_TICKS):
+        due = next_update_due(result.incident, config)
+        if due is None or due >= until or due <= clock.now:
+            break
+        clock.now = due
+        say(f"[{due:%H:%M}] cadence check")
+        result = work()
+    return result
 
 
 def _open_repository(repository: Path, scenario: Scenario, clock: SimulatedClock) -> LocalForge:

@@ -10,25 +10,28 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
+from incident_ops import live
 from incident_ops import record as records
 from incident_ops.agents.base import Backend, PhaseRun
 from incident_ops.agents.offline import OfflineBackend
+from incident_ops.cadence import GRACE, next_update_due, success_criteria, update_due
 from incident_ops.commands import apply_command, extract_commands
 from incident_ops.config import CONFIG_FILE, PERMISSION_RANK, Config, parse_config
 from incident_ops.context import IncidentContext
 from incident_ops.evidence.collect import build_digest
 from incident_ops.evidence.digest import Digest
-from incident_ops.forge.base import Comment, Forge, Issue, Label, PullRequest
+from incident_ops.forge.base import Comment, Forge, Issue, PullRequest
+from incident_ops.history import load_past_incidents
 from incident_ops.model import (
-    ActionItem,
     Incident,
     PhaseRecord,
     PullRequestRef,
-    SloImpact,
+    StakeholderUpdate,
     TimelineEvent,
     Usage,
 )
@@ -41,7 +44,10 @@ from incident_ops.result_cache import ResultCache
 
 MARKER_STATUS = "<!-- incident-ops:status -->"
 MARKER_REPLY = "<!-- incident-ops:reply:{} -->"
+MARKER_DECLINED = "<!-- incident-ops:declined:{} -->"
+MARKER_UPDATE = "<!-- incident-ops:update:{} -->"
 RESULTS_FILE = "results.json"  # every phase's typed result, keyed by phase id
+DIGEST_KEY = "evidence-digest"  # ...and the evidence digest, under a key no phase has
 
 
 def stage_marker(stage: int) -> str:
@@ -65,6 +71,8 @@ class RespondResult:
     phases_reused: list[str] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
+    updates_posted: list[int] = field(default_factory=list)
 
 
 def load_config(forge: Forge) -> Config:
@@ -127,7 +135,8 @@ class _Run:
         self.stored = self._stored_results()
         self.publisher = Publisher(
             forge,
-            allowed_mentions=self._allowed_mentions(),
+            allowed_mentions=live.allowed_mentions(self.record, self.config),
+            allowed_link_hosts=_link_hosts(forge),
             existing_comments=list(self.comments),
             log=progress,
         )
@@ -135,12 +144,16 @@ class _Run:
         self.runs: dict[str, PhaseRun] = {}
         self.changed: set[int] = set()
         self.published: set[int] = set()
-        self.result = RespondResult(incident=self.record, pull_request=None)
+        self.result = RespondResult(incident=self.record, pull_request=None, config=self.config)
         self.pending_replies: list[tuple[int, list[str]]] = []
+        self.notices: list[str] = []
+        self.update_requested_by: str | None = None
         # A phase's state joins the record with its stage's commit, so the record never
         # claims a result whose page is not on the branch yet.
         self.pending_states: dict[str, PhaseRecord] = {}
         self.stages_published: list[int] = []
+        self.first_run = not self.record.phases
+        self.deferred: dict[str, str] = {}
         self.degraded_titles: list[str] = []
         self.timeline_event: TimelineEvent | None = None
         self.committed_record: str | None = self.loaded_record if self.record.phases else None
@@ -149,8 +162,17 @@ class _Run:
 
     # --- the run -------------------------------------------------------------------
     def execute(self) -> RespondResult:
-        self._record_opening()
+        if self.issue.state == "closed":
+            # After the postmortem merged, the follow-up owns the incident: a late event
+            # (or a deleted branch) must not start a second analysis or a second PR.
+            pr = self.forge.find_pull_request(self.branch)
+            if pr is not None and pr.merged:
+                self.say(f"#{self.number}: the postmortem (#{pr.number}) is merged; nothing to do")
+                self.result.pull_request = pr
+                return self.result
+        live.record_opening(self.record, self.issue)
         self._apply_commands()
+        live.follow_issue_state(self.record, self.issue, self.clock())
         human = [c for c in self.comments if not c.author_is_bot and not _only_commands(c.body)]
         digest = build_digest(
             self.issue, human, self.forge.evidence_files(self.number), self.config
@@ -162,6 +184,7 @@ class _Run:
             digest=digest,
             record=self.record,
             now=self.clock(),
+            past_incidents=load_past_incidents(self.forge, self.base, self.number),
         )
         self.digest = digest
         self.say(f"Working incident #{self.number}: {self.issue.title}")
@@ -180,41 +203,50 @@ class _Run:
         self.result.files = self._files_on_branch()
         return self.result
 
-    def _record_opening(self) -> None:
-        if not any(event.kind == "opened" for event in self.record.timeline):
-            self.record.timestamps.declared = self.issue.created_at
-            self.record.timeline.append(
-                TimelineEvent(
-                    at=self.issue.created_at,
-                    kind="opened",
-                    actor=self.issue.author,
-                    text=f"incident declared: issue #{self.number} opened",
-                )
-            )
-
     def _apply_commands(self) -> None:
-        """Apply commands from authorised humans that no earlier run has applied."""
+        """Apply what comments from authorised humans say that no earlier run applied."""
         for comment in self.comments:
             if comment.author_is_bot or comment.id in self.record.processed_comments:
                 continue
-            commands = extract_commands(comment.body)
             self.record.processed_comments.append(comment.id)
-            if not commands:
-                continue
-            if not self._may_command(comment.author):
+            commands = extract_commands(comment.body)
+            if not _only_commands(comment.body) and comment.body.strip():
+                first = comment.body.strip().splitlines()[0][:160]
                 self.record.timeline.append(
                     TimelineEvent(
                         at=comment.created_at,
-                        kind="ignored",
+                        kind="comment",
                         actor=comment.author,
-                        text="command ignored: the author may not steer incidents",
+                        text=f"comment: {first}",
                     )
                 )
+            if not commands:
                 continue
-            replies = [
-                apply_command(self.record, c, comment.author, comment.created_at) for c in commands
-            ]
+            if not self._may_command(comment.author):
+                self._decline(comment)
+                continue
+            replies = []
+            for command in commands:
+                replies.append(
+                    apply_command(self.record, command, comment.author, comment.created_at)
+                )
+                if command.verb == "update":
+                    self.update_requested_by = comment.author
+                if command.verb == "postmortem":
+                    self.record.finalised = True
             self.pending_replies.append((comment.id, replies))
+
+    def _decline(self, comment: Comment) -> None:
+        """Commands from people who may not steer are ignored, with one notice each."""
+        self.record.timeline.append(
+            TimelineEvent(
+                at=comment.created_at,
+                kind="ignored",
+                actor=comment.author,
+                text="command ignored: the author may not steer incidents",
+            )
+        )
+        self.notices.append(comment.author)
 
     def _may_command(self, login: str) -> bool:
         if login in self.config.triggers.allowed_users:
@@ -265,15 +297,7 @@ class _Run:
             path = default_templates_dir() / phase.prompt_template
             parts.append(path.read_text(encoding="utf-8") if path.exists() else "")
         if phase.id in READS_RECORD:
-            rec = self.record
-            state = {
-                "status": rec.status,
-                # `detected` is triage's own conclusion, not an input to it
-                "timestamps": rec.timestamps.model_dump(mode="json", exclude={"detected"}),
-                "roles": rec.roles.model_dump(mode="json"),
-                "timeline": [e.model_dump(mode="json") for e in rec.timeline if e.kind != "phase"],
-            }
-            parts.append(json.dumps(state, sort_keys=True))
+            parts.append(json.dumps(live.responder_state(self.record), sort_keys=True))
         return "\n".join(parts)
 
     def _adjust(self, phase: Phase[Any], output: PhaseOutput) -> PhaseOutput:
@@ -310,8 +334,9 @@ class _Run:
                 usage=run.usage,
                 completed_at=self.clock(),
             )
-        self._absorb(phase, run.output)
+        live.absorb(self.record, phase.id, run.output.model_dump())
         if phase.id == "triage":
+            self.record.timestamps.classified = self.record.timestamps.classified or self.clock()
             self._publish_status()  # the first answer goes out before the rest of stage 1
         for stage in sorted(STAGES):
             if stage in self.published:
@@ -320,46 +345,6 @@ class _Run:
                 break
             self._publish_stage(stage)
             self.published.add(stage)
-
-    def _absorb(self, phase: Phase[Any], output: PhaseOutput) -> None:
-        """Copy the conclusions the record keeps from a phase's result."""
-        data = output.model_dump()
-        rec = self.record
-        if phase.id == "triage":
-            rec.severity, rec.type = data["severity"], data["type"]
-            rec.severity_reasons, rec.type_reasons = data["severity_reasons"], data["type_reasons"]
-            rec.services, rec.blast_radius = data["services"], data["blast_radius"]
-            rec.timestamps.detected = rec.timestamps.detected or data.get("onset")
-            rec.slo_impact = [
-                SloImpact(
-                    service=s["service"],
-                    objective=s.get("objective"),
-                    budget_consumed_percent=s.get("budget_consumed_percent"),
-                    burn_rate=s.get("burn_rate"),
-                )
-                for s in data.get("slo", [])
-            ]
-        elif phase.id == "root-cause":
-            rec.root_cause.service = data["service"]
-            rec.root_cause.summary = data["summary"]
-            rec.root_cause.confidence = data["confidence"]
-        elif phase.id == "postmortem":
-            rec.action_items = self._action_items(data.get("action_items", []))
-
-    def _action_items(self, drafts: list[dict[str, Any]]) -> list[ActionItem]:
-        tracked = {item.title: item.tracking_issue for item in self.record.action_items}
-        return [
-            ActionItem(
-                id=f"AI-{n}",
-                title=d["title"],
-                type=d["type"],
-                priority=d["priority"],
-                owner=d["owner"],
-                due=d["due"],
-                tracking_issue=tracked.get(d["title"]),
-            )
-            for n, d in enumerate(drafts, start=1)
-        ]
 
     # --- publishing ----------------------------------------------------------------
     def _publish_stage(self, stage: int) -> None:
@@ -405,6 +390,10 @@ class _Run:
             )
         if stage == max(STAGES):
             files["postmortem.md"] = self._postmortem()
+        if not self.first_run:
+            # A re-analysis lands as one commit at the end of the run, not one per stage.
+            self.deferred.update(files)
+            return
         files[RESULTS_FILE] = self._results_json()
         files[records.RECORD_FILE] = self._record_yaml()
         message = f"incident #{self.number}: stage {stage} {STAGES[stage].lower()}"
@@ -448,6 +437,8 @@ class _Run:
             for phase in PHASES
             if phase.id in self.outputs and phase.id in self.record.phases
         }
+        # the digest too, so the postmortem can be re-rendered without the evidence
+        results[DIGEST_KEY] = redact_data(self.digest.model_dump(mode="json"))
         return json.dumps(results, indent=1, sort_keys=True) + "\n"
 
     def _render(self, template: str, **values: Any) -> str:
@@ -473,19 +464,16 @@ class _Run:
 
     def _publish_status(self) -> None:
         labels = self.config.labels
-        wanted = [labels.incident, f"{labels.status_prefix}{self.record.status}"]
-        if self.record.severity:
-            wanted.append(f"{labels.severity_prefix}{self.record.severity}")
-        if self.record.type:
-            wanted.append(f"{labels.type_prefix}{self.record.type}")
+        wanted = live.wanted_labels(self.record, self.config)
         prefixes = [labels.severity_prefix, labels.type_prefix, labels.status_prefix]
         missing = [name for name in wanted if name not in self.issue.labels]
         if missing:
-            self.publisher.ensure_labels(self._label_definitions(missing))
+            self.publisher.ensure_labels(live.label_definitions(self.config, missing))
         self.publisher.set_labels(self.number, self.issue.labels, wanted, prefixes)
-        self.issue.labels = sorted(set(self.issue.labels) | set(wanted))
         self.issue.labels = [
-            lab for lab in self.issue.labels if lab in wanted or not lab.startswith(tuple(prefixes))
+            label
+            for label in sorted(set(self.issue.labels) | set(wanted))
+            if label in wanted or not label.startswith(tuple(prefixes))
         ]
         self.publisher.upsert_comment(
             self.number,
@@ -503,15 +491,17 @@ class _Run:
         )
 
     def _next_update(self) -> datetime | None:
-        if self.record.status == "resolved" or self.record.severity is None:
-            return None
-        minutes = self.config.cadence.minutes.get(self.record.severity)
-        if not minutes:
-            return None
-        updates = [e.at for e in self.record.timeline if e.kind in ("update", "opened")]
-        return max(updates) + timedelta(minutes=minutes) if updates else None
+        return next_update_due(self.record, self.config)
 
     def _acknowledge_commands(self) -> None:
+        for login in dict.fromkeys(self.notices):
+            self.publisher.upsert_comment(
+                self.number,
+                MARKER_DECLINED.format(login),
+                f"Commands from `{login}` are ignored: steering an incident needs at least "
+                f"`{self.config.triggers.min_permission}` permission on this repository "
+                "(or a place in `triggers.allowed_users`).",
+            )
         for comment_id, replies in self.pending_replies:
             self.publisher.upsert_comment(
                 self.number,
@@ -520,10 +510,68 @@ class _Run:
             )
 
     def _finish(self) -> None:
+        self._post_update_if_due()
+        self._on_resolution()
         self._publish_record_if_changed()
         self._upsert_pull_request()
         self._publish_record_if_changed()
         self._publish_status()
+
+    def _post_update_if_due(self) -> None:
+        """A stakeholder update (CAN: conditions, actions, needs) when the cadence wants one."""
+        now = self.clock()
+        due = update_due(self.record, self.config, now)
+        if due is None and self.update_requested_by is None:
+            return
+        seq = len(self.record.updates) + 1
+        remind = self.config.cadence.mode == "remind" and self.update_requested_by is None
+        since = self.record.updates[-1].posted_at if self.record.updates else None
+        body = self._render(
+            "comments/update.md.j2",
+            seq=seq,
+            incident=self.record,
+            comms=self.outputs.get("communications"),
+            events=[
+                e
+                for e in self.record.timeline
+                if e.kind in live.RESPONDER_KINDS and (since is None or e.at > since)
+            ],
+            remind=remind,
+            now=now,
+            next_due=None,
+        )
+        if self.publisher.upsert_comment(self.number, MARKER_UPDATE.format(seq), body) is None:
+            return
+        self.record.updates.append(
+            StakeholderUpdate(
+                seq=seq,
+                due_at=due,
+                posted_at=now,
+                on_time=due is None or now - due <= GRACE,
+                kind="reminder" if remind else "update",
+                requested_by=self.update_requested_by,
+            )
+        )
+        self.record.timeline.append(
+            TimelineEvent(
+                at=now,
+                kind="update",
+                actor=self.update_requested_by,
+                text=f"stakeholder {'reminder' if remind else 'update'} #{seq} posted",
+            )
+        )
+        self.result.updates_posted.append(seq)
+        self.say(f"Posted stakeholder update #{seq}")
+
+    def _on_resolution(self) -> None:
+        """Once resolved: ask the owners of the services involved to review the postmortem."""
+        if self.record.status != "resolved" or self.record.pull_request is None:
+            return
+        owners = live.review_owners(self.record, self.config)
+        wanted = [owner for owner in owners if owner not in self.record.reviewers_requested]
+        if wanted:
+            self.forge.request_reviewers(self.record.pull_request.number, wanted)
+            self.record.reviewers_requested += wanted
 
     def _upsert_pull_request(self) -> None:
         postmortem = self.outputs.get("postmortem")
@@ -538,7 +586,7 @@ class _Run:
                 folder=self.folder,
                 issue=self.issue,
             ),
-            draft=self.record.status != "resolved",
+            draft=self.record.status != "resolved" and not self.record.finalised,
         )
         self.result.pull_request = pr
         if pr is not None and (
@@ -548,52 +596,37 @@ class _Run:
 
     def _record_yaml(self) -> str:
         self._sync_usage()
+        self.record.success = success_criteria(self.record, self.config, self.clock())
         return records.dump_record(redact_data(self.record.model_dump(mode="json")))
 
     def _publish_record_if_changed(self) -> None:
-        """Commit the record (and the postmortem, which renders the timeline) if changed."""
+        """Commit the record, the postmortem (it renders the timeline) and any re-analysis."""
         text = self._record_yaml()
-        if text == self.committed_record:
+        if text == self.committed_record and not self.deferred:
             return
-        files = {records.RECORD_FILE: text}
+        files = {**self.deferred, records.RECORD_FILE: text}
         if "postmortem" in self.outputs and "postmortem" in self.record.phases:
             files["postmortem.md"] = self._postmortem()
-        sha = self.publisher.commit(
-            self.branch, self.folder, files, f"incident #{self.number}: update record"
-        )
+        if self.deferred:
+            files[RESULTS_FILE] = self._results_json()
+            stages = ", ".join(map(str, self.stages_published))
+            message = f"incident #{self.number}: update analysis (stage {stages})"
+        else:
+            message = f"incident #{self.number}: update record"
+        sha = self.publisher.commit(self.branch, self.folder, files, message)
         self.committed_record = text
+        self.deferred = {}
         if sha:
             self.result.commits.append(sha)
+            self.say(f"Committed: {message.split(': ', 1)[1]}")
 
     # --- small helpers -------------------------------------------------------------
-    def _allowed_mentions(self) -> set[str]:
-        roles = self.record.roles
-        people = {roles.incident_commander, roles.tech_lead, roles.comms, *roles.sme}
-        owners = {owner for service in self.config.services.values() for owner in service.owners}
-        return {p for p in people | owners if p}
 
-    def _label_definitions(self, names: list[str]) -> list[Label]:
-        """Colours and descriptions for the labels incident-ops manages."""
-        labels = self.config.labels
-        colours = {"P0": "b60205", "P1": "d93f0b", "P2": "fbca04", "P3": "c2e0c6"}
-        out = []
-        for name in names:
-            if name == labels.incident:
-                out.append(Label(name=name, color="b60205", description="An incident"))
-            elif name.startswith(labels.severity_prefix):
-                level = name.removeprefix(labels.severity_prefix)
-                out.append(
-                    Label(
-                        name=name,
-                        color=colours.get(level, "ededed"),
-                        description=f"Incident severity {level}",
-                    )
-                )
-            elif name.startswith(labels.type_prefix):
-                out.append(Label(name=name, color="5319e7", description="Incident type"))
-            else:
-                out.append(Label(name=name, color="0e8a16", description="Incident status"))
-        return out
+
+def _link_hosts(forge: Forge) -> set[str]:
+    """Links may point at the forge itself (issues, branches, files); others are defanged."""
+    host = urlparse(forge.repo_url()).hostname
+    return {"github.com", host} if host else {"github.com"}
 
 
 def _only_commands(body: str) -> bool:

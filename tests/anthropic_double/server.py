@@ -114,6 +114,9 @@ class MessagesDouble:
     cache_key_includes_format: bool = False
     known_models: frozenset[str] | None = None
     thinking: bool = False
+    # The API turns the schema into instructions the model reads; how it bills them is not
+    # documented. Billing its size as uncached input keeps the figures on the safe side.
+    bill_schema_tokens: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -270,7 +273,7 @@ class MessagesDouble:
         schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
         stop_reason = "end_turn"
         if fault is not None and fault.violate_schema:
-            text = fault.payload if isinstance(fault.payload, str) else _violating(schema)
+            text = fault.payload if isinstance(fault.payload, str) else violating_answer(schema)
             stop_reason = fault.stop_reason
         else:
             text = self._answer_text(body, schema)
@@ -280,7 +283,9 @@ class MessagesDouble:
                 {"type": "thinking", "thinking": "Weighing the evidence.", "signature": "c2ln"}
             )
         content.append({"type": "text", "text": text})
-        schema_tokens = approx_tokens(json.dumps(schema)) if schema else 0
+        schema_tokens = (
+            approx_tokens(json.dumps(schema)) if schema and self.bill_schema_tokens else 0
+        )
         cache = self.cache.account(body, extra_input_tokens=schema_tokens)
         return {
             "id": self._next_id("msg"),
@@ -321,7 +326,7 @@ def _fault_message(status: int) -> str:
     }.get(status, f"HTTP {status}")
 
 
-def _violating(schema: dict[str, Any] | None) -> str:
+def violating_answer(schema: dict[str, Any] | None) -> str:
     """Valid JSON that a validator of `schema` must reject."""
     if not schema:
         return json.dumps(["not", "an", "object"])

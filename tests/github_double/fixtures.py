@@ -45,13 +45,14 @@ PEOPLE = {
 
 def seed_repository(owner: str = OWNER, name: str = REPO) -> Repository:
     """A public repository whose default branch `main` holds incident-ops.yml and a README,
-    the workflow's token (github-actions[bot], write) and the people above."""
+    the workflow's token (github-actions[bot], write), the people above and one team."""
     repo = Repository(owner=owner, name=name)
     repo.add_token(TOKEN, BOT, "write")
     for login, role in PEOPLE.items():
         repo.add_user(login, role)
     repo.add_user("outsider-olly")
     repo.add_user("dependabot[bot]", None, "Bot")
+    repo.teams.add("payments-team")  # the owner of checkout in STARTER_CONFIG
     repo.ensure_label("bug", "d73a4a", "Something isn't working")
     repo.commit_files(
         "main",
@@ -74,9 +75,11 @@ def forge_for(double: GitHubDouble, **kwargs: object) -> GitHubForge:
 
 
 @contextmanager
-def started_double(repo: Repository | None = None) -> Iterator[GitHubDouble]:
+def started_double(
+    repo: Repository | None = None, *, subset_only: bool = False
+) -> Iterator[GitHubDouble]:
     """A running double (on the seeded repository unless given one), stopped after."""
-    double = GitHubDouble(repo or seed_repository()).start()
+    double = GitHubDouble(repo or seed_repository(), subset_only=subset_only).start()
     try:
         yield double
     finally:

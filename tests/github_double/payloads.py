@@ -305,11 +305,11 @@ class Payloads:
             "updated_at": iso(issue.updated_at),
             "closed_at": iso(issue.closed_at),
             "merged_at": iso(issue.closed_at) if pull.merged else None,
-            "merge_commit_sha": None,
+            "merge_commit_sha": pull.merge_commit_sha,
             "assignee": self.user(issue.assignees[0]) if issue.assignees else None,
             "assignees": [self.user(a) for a in issue.assignees],
-            "requested_reviewers": [],
-            "requested_teams": [],
+            "requested_reviewers": [self.user(login) for login in pull.requested_reviewers],
+            "requested_teams": [self.team(slug) for slug in pull.requested_teams],
             "head": self._branch(pull.head, head_sha),
             "base": self._branch(pull.base, base_sha),
             "_links": {
@@ -355,6 +355,25 @@ class Payloads:
             "sha": sha,
             "user": self.user(self.repo.owner),
             "repo": self.repository(full=False),
+        }
+
+    def team(self, slug: str) -> Json:
+        number = abs(hash(slug)) % 10**6
+        url = f"{self.api}/orgs/{self.repo.owner}/teams/{slug}"
+        return {
+            "id": number,
+            "node_id": node_id("Team", number),
+            "url": url,
+            "html_url": f"{self.html}/orgs/{self.repo.owner}/teams/{slug}",
+            "name": slug,
+            "slug": slug,
+            "description": None,
+            "privacy": "closed",
+            "notification_setting": "notifications_enabled",
+            "permission": "push",
+            "members_url": f"{url}/members{{/member}}",
+            "repositories_url": f"{url}/repos",
+            "parent": None,
         }
 
     def permission(self, login: str) -> Json:

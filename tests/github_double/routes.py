@@ -1,6 +1,11 @@
 """The REST endpoints the forge uses (those in ../shared/reference/github/openapi-subset.json),
 with GitHub's status codes and error bodies. Everything else answers 404, so a forge that
-strays outside the documented subset fails here as it would against the unseen double."""
+strays outside the documented subset fails here as it would against the unseen double.
+
+A few endpoints are registered with `subset=False`: the forge needs them and GitHub
+documents them publicly (REST reference pages), but they are not in the validated subset,
+so the OpenAPI checks skip them and a double built from the subset alone may answer 404.
+The forge treats each of them as optional (see incident_ops/forge/github.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.github_double.gitstore import VALID_BLOB_MODES, GitError, Person
+from tests.github_double.graphql import GRAPHQL_PATH, answer_graphql
 from tests.github_double.http import (
     ApiError,
     Request,
@@ -28,15 +34,29 @@ from tests.github_double.state import Issue, Milestone, PullRequest, Repository,
 MAX_BODY = 65536
 Handler = Callable[["Api", Request], Response]
 _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_OUTSIDE_SUBSET: list[tuple[str, re.Pattern[str]]] = []
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+def route(method: str, pattern: str, *, subset: bool = True) -> Callable[[Handler], Handler]:
+    """Register a handler; `subset=False` marks an endpoint outside the validated subset."""
+
     def register(fn: Handler) -> Handler:
-        _ROUTES.append((method, re.compile(f"^{_REPO}{pattern}$"), fn))
+        compiled = re.compile(f"^{_REPO}{pattern}$")
+        _ROUTES.append((method, compiled, fn))
+        if not subset:
+            _OUTSIDE_SUBSET.append((method, compiled))
         return fn
 
     return register
+
+
+def outside_subset(method: str, path: str) -> bool:
+    """True for requests to endpoints the double serves beyond the validated subset
+    (GraphQL included)."""
+    if path == GRAPHQL_PATH:
+        return True
+    return any(verb == method and pattern.match(path) for verb, pattern in _OUTSIDE_SUBSET)
 
 
 def match(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
@@ -58,6 +78,11 @@ class Api:
         self.repo = repo
 
     def handle(self, req: Request) -> Response:
+        if req.path == GRAPHQL_PATH and req.method == "POST":
+            if req.login is None:
+                raise ApiError(401, "This endpoint requires you to be authenticated.")
+            with self.repo.lock:
+                return Response(200, answer_graphql(self.repo, req.login, req.json_object()))
         found = match(req.method, req.path)
         if found is None:
             if path_exists(req.path):
@@ -170,16 +195,57 @@ def create_issue(api: Api, req: Request) -> Response:
     require(body, "Issue", "title")
     _check_body_size("Issue", body.get("body"))
     assert req.login is not None
+    may_push = api.repo.can_push(req.login)
+    assignees = body.get("assignees") or []
+    if may_push:
+        # GitHub refuses the whole issue when one assignee cannot be assigned here.
+        for login in assignees:
+            if not isinstance(login, str) or not api.repo.can_push(login):
+                raise ApiError(422, "Validation Failed", [_invalid_assignee(login)])
     issue = api.repo.open_issue(str(body["title"]), body.get("body") or "", req.login)
-    if api.repo.can_push(req.login):
+    if may_push:
         # Labels and assignees from someone without push access are silently dropped.
         for name in _label_names(body.get("labels") or []):
             issue.labels.append(api.repo.ensure_label(name).name)
-        issue.assignees = [a for a in body.get("assignees") or [] if api.repo.can_push(a)]
+        issue.assignees = list(dict.fromkeys(assignees))
         if isinstance(body.get("milestone"), int) and body["milestone"] in api.repo.milestones:
             issue.milestone = body["milestone"]
     payload = api.out(req).issue(issue)
     return _created(payload, payload["url"])
+
+
+def _invalid_assignee(login: Any) -> dict[str, Any]:
+    return {"value": login, "resource": "Issue", "field": "assignees", "code": "invalid"}
+
+
+@route("GET", "/issues", subset=False)
+def list_issues(api: Api, req: Request) -> Response:
+    """GitHub's "List repository issues": pull requests are issues too and are listed;
+    `labels` is a comma-separated list the issue must carry all of."""
+    state = req.query.get("state", "open")
+    if state not in ("open", "closed", "all"):
+        raise validation_failed("Issue", "state", "invalid")
+    wanted = {n.strip().lower() for n in req.query.get("labels", "").split(",") if n.strip()}
+    items = list(api.repo.issues.values())
+    items = [i for i in items if state == "all" or i.state == state]
+    items = [i for i in items if wanted <= {n.lower() for n in i.labels}]
+    if req.query.get("creator"):
+        items = [i for i in items if i.user == req.query["creator"]]
+    since = req.query.get("since")
+    if since:
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        items = [i for i in items if i.updated_at >= moment]
+    key = req.query.get("sort", "created")
+    if key not in ("created", "updated", "comments"):
+        raise validation_failed("Issue", "sort", "invalid")
+    items.sort(
+        key=lambda i: (
+            len(api.repo.comments_on(i.number)) if key == "comments" else getattr(i, f"{key}_at"),
+            i.number,
+        ),
+        reverse=req.query.get("direction", "desc") != "asc",
+    )
+    return paginate(req, [api.out(req).issue(i) for i in items])
 
 
 @route("GET", r"/issues/(?P<number>\d+)")
@@ -579,3 +645,31 @@ def get_pull(api: Api, req: Request) -> Response:
     if pull is None:
         raise not_found()
     return Response(200, api.out(req).pull(pull))
+
+
+@route("POST", r"/pulls/(?P<number>\d+)/requested_reviewers", subset=False)
+def request_reviewers(api: Api, req: Request) -> Response:
+    """GitHub's "Request reviewers for a pull request": every user must be a collaborator
+    and every team must have access, else the whole request is refused with 422."""
+    api.must_push(req)
+    pull = api.repo.pulls.get(int(req.params["number"]))
+    if pull is None:
+        raise not_found()
+    body = req.json_object()
+    users, teams = body.get("reviewers") or [], body.get("team_reviewers") or []
+    if not isinstance(users, list) or not isinstance(teams, list):
+        raise validation_failed("PullRequest", "reviewers", "invalid")
+    if pull.user in users:
+        raise ApiError(422, "Review cannot be requested from pull request author.")
+    unknown = [u for u in users if u not in api.repo.roles] + [
+        t for t in teams if t not in api.repo.teams
+    ]
+    if unknown:
+        raise ApiError(
+            422,
+            "Reviews may only be requested from collaborators. One or more of the users or "
+            f"teams you specified is not a collaborator of the {api.repo.full_name} repository.",
+        )
+    pull.requested_reviewers = list(dict.fromkeys([*pull.requested_reviewers, *users]))
+    pull.requested_teams = list(dict.fromkeys([*pull.requested_teams, *teams]))
+    return Response(201, api.out(req).pull(pull, full=False))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.github_double.http import DOCS, ApiError, Request, Response
-from tests.github_double.routes import Api
+from tests.github_double.routes import Api, outside_subset
 from tests.github_double.state import Repository
 
 RATE_LIMIT = 5000
@@ -59,7 +59,11 @@ class LoggedRequest:
 
 @dataclass
 class GitHubDouble:
+    """`subset_only=True` answers 404 to the endpoints outside the validated subset (list
+    issues, request reviewers, GraphQL), like a double built from the subset alone."""
+
     repo: Repository
+    subset_only: bool = False
     log: list[LoggedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     responses: list[tuple[LoggedRequest, Response]] = field(default_factory=list)
@@ -89,7 +93,8 @@ class GitHubDouble:
     def url(self) -> str:
         assert self._server is not None, "start() the double first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}"
 
     # --- faults and the log --------------------------------------------------------
     def inject(self, fault: Fault) -> None:
@@ -149,6 +154,9 @@ def _handler_for(double: GitHubDouble) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in separate writes; with Nagle's algorithm on, each
+        # answer on a kept-alive connection waits ~40 ms for the client's delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the request log replaces stderr chatter
@@ -196,6 +204,8 @@ def _handler_for(double: GitHubDouble) -> type[BaseHTTPRequestHandler]:
                 return
             request = Request(method, parts.path, query, entry.body, login, double.url)
             try:
+                if double.subset_only and outside_subset(method, parts.path):
+                    raise ApiError(404, "Not Found")
                 response = api.handle(request)
             except ApiError as error:
                 response = Response(error.status, error.body(), error.headers)

@@ -79,6 +79,9 @@ class PullRequest:
     merged: bool = False
     head_sha: str = ""
     base_sha: str = ""
+    merge_commit_sha: str | None = None
+    requested_reviewers: list[str] = field(default_factory=list)
+    requested_teams: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +113,7 @@ class Repository:
     comments: dict[int, Comment] = field(default_factory=dict)
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     milestones: dict[int, Milestone] = field(default_factory=dict)
+    teams: set[str] = field(default_factory=set)  # slugs of teams with access
     git: GitStore = field(default_factory=GitStore)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -193,4 +197,35 @@ class Repository:
         person = Person(author, f"{author}@users.noreply.example", now())
         sha = git.put_commit(tree, [head] if head else [], message, person, person)
         git.refs[f"refs/heads/{branch}"] = sha
+        return sha
+
+    # --- people merging ------------------------------------------------------------
+    def merge_pull(self, number: int, merger: str) -> str:
+        """Seed helper: `merger` presses the merge button on pull request `number`.
+
+        A merge commit on the base joins both histories; its tree is the base's with the
+        head's changes since their common ancestor applied (conflicts are not modelled:
+        the head wins). The pull request is closed as merged, like GitHub does.
+        """
+        pull = self.pulls[number]
+        git = self.git
+        head, base = git.refs[f"refs/heads/{pull.head}"], git.refs[f"refs/heads/{pull.base}"]
+        shared = (c.sha for c in git.history(pull.head) if git.is_ancestor(c.sha, base))
+        ancestor = next(shared, None)  # None: unrelated histories
+        before = git.flatten(git.commits[ancestor].tree) if ancestor else {}
+        after = git.flatten(git.commits[head].tree)
+        changes: dict[str, tuple[str, str] | None] = {
+            path: after.get(path)
+            for path in set(before) | set(after)
+            if before.get(path) != after.get(path)
+        }
+        tree = git.build_tree(git.commits[base].tree, changes)
+        person = Person(merger, f"{merger}@users.noreply.example", now())
+        message = f"Merge pull request #{number} from {self.owner}/{pull.head}"
+        sha = git.put_commit(tree, [base, head], message, person, person)
+        git.refs[f"refs/heads/{pull.base}"] = sha
+        pull.merged, pull.merge_commit_sha = True, sha
+        issue = self.issues[number]
+        issue.state, issue.closed_at = "closed", now()
+        issue.updated_at = issue.closed_at
         return sha

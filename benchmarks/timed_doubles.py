@@ -1,0 +1,69 @@
+"""The test doubles with a clock: every request they serve gets wall-clock timestamps.
+
+The benchmark times the action by what the outside world saw (a comment reaching GitHub,
+a model request arriving), not by the action's own log. The doubles run in this process
+and the action in a subprocess, so both sides share `time.time()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.anthropic_double.server import MessagesDouble, RecordedRequest, Reply
+from tests.github_double.http import Response
+from tests.github_double.server import GitHubDouble, LoggedRequest
+
+
+@dataclass(frozen=True)
+class Span:
+    """When a request arrived and when it was answered (seconds since the epoch)."""
+
+    start: float
+    end: float
+
+
+@dataclass
+class TimedGitHubDouble(GitHubDouble):
+    """A GitHub double that remembers when each logged request arrived and was answered.
+
+    Arrival is stamped when the double first looks at a request (its fault check) on the
+    handler thread, answering when the request is logged on that same thread.
+    """
+
+    spans: dict[int, Span] = field(default_factory=dict)
+    _arrivals: threading.local = field(default_factory=threading.local)
+
+    def _take_fault(self, method: str, path: str) -> Any:
+        self._arrivals.at = time.time()
+        return super()._take_fault(method, path)
+
+    def _record(self, entry: LoggedRequest, response: Response | None) -> None:
+        answered = time.time()
+        arrived = getattr(self._arrivals, "at", None) or answered
+        self._arrivals.at = None
+        self.spans[id(entry)] = Span(arrived, answered)
+        super()._record(entry, response)
+
+    def span(self, entry: LoggedRequest) -> Span:
+        return self.spans[id(entry)]
+
+
+class TimedMessagesDouble(MessagesDouble):
+    """A Messages API double that remembers when each request arrived and was answered."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._spans: dict[int, Span] = {}
+
+    def _respond(self, method: str, path: str, headers: dict[str, str], body: Any) -> Reply:
+        arrived = time.time()
+        reply = super()._respond(method, path, headers, body)
+        if body is not None:
+            self._spans[id(body)] = Span(arrived, time.time())
+        return reply
+
+    def span(self, request: RecordedRequest) -> Span:
+        return self._spans[id(request.body)]

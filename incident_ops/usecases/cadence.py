@@ -1,0 +1,44 @@
+"""The scheduled cadence check: work every open incident so overdue updates go out.
+
+Each incident is worked as after any event (respond re-reads everything, reuses every
+unchanged phase and posts a stakeholder update if one is due), so a schedule run, an
+outside `repository_dispatch` and an event arriving at the same time all converge.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from incident_ops.agents.base import Backend
+from incident_ops.config import Config
+from incident_ops.forge.base import Forge
+from incident_ops.usecases.respond import Clock, Progress, load_config, respond
+
+
+def check_all(
+    forge: Forge,
+    *,
+    backend: Backend | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+    config: Config | None = None,
+    cache_dir: Path | None = None,
+) -> list[int]:
+    """Work each open incident issue; return the numbers that got a stakeholder update."""
+    config = config or load_config(forge)
+    updated = []
+    for issue in forge.find_issues(config.labels.incident):
+        if issue.state != "open":
+            continue
+        result = respond(
+            forge,
+            issue.number,
+            backend=backend,
+            clock=clock,
+            progress=progress,
+            config=config,
+            cache_dir=cache_dir,
+        )
+        if result.updates_posted:
+            updated.append(issue.number)
+    return updated
