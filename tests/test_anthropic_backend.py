@@ -29,7 +29,6 @@ from tests.anthropic_double.incident import scenario_context
 from tests.anthropic_double.server import MessagesDouble
 from tests.conftest import SCENARIOS
 
-
 SCENARIO = SCENARIOS / "01-checkout-5xx-after-deploy"
 
 

@@ -17,7 +17,6 @@ from tests.anthropic_double.prompt_cache import PromptCache
 from tests.anthropic_double.schema_fill import instance_for
 from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, violating_answer
 
-
 LONG = "Shared incident context line with enough words to count.\n" * 120  # ~1,700 tokens
 
 

@@ -21,7 +21,6 @@ from tests.conftest import SCENARIOS
 from tests.helpers import run_cli
 
 
-
 def test_without_a_key_the_offline_analysis_answers_with_a_notice() -> None:
     backend, notice = select_backend(None, Config(), {})
     assert isinstance(backend, OfflineBackend)
