@@ -18,7 +18,7 @@ from benchmarks.figures import (
     GraphFigures,
     TokenFigures,
     first_request_at,
-    first_triage_at,
+    first_triage,
     graph_figures,
     model_calls,
     token_figures,
@@ -49,6 +49,7 @@ class Trial:
     latency_s: float
     process: ProcessRun
     first_triage_s: float | None
+    first_triage_cpu_s: float | None  # the action's CPU time until then
     first_request_s: float | None
     github_requests: int
     github_writes: int
@@ -94,7 +95,7 @@ def respond_trial(
                 anthropic_url=messages.base_url,
                 anthropic_key=DEFAULT_API_KEY,
             )
-            run = run_action(env)
+            run = run_action(env, on_start=lambda pid: setattr(github, "watched_pid", pid))
             if run.returncode != 0:
                 raise BenchmarkError(
                     f"incident-ops action ({name}) exited {run.returncode}:\n"
@@ -103,13 +104,14 @@ def respond_trial(
             return run
 
         run = act(labeled_event(incident))
-        triage_at = first_triage_at(github)
+        triage = first_triage(github)
         first_at = first_request_at(github)
         calls = model_calls(messages)
         trial = Trial(
             latency_s=latency_s,
             process=run,
-            first_triage_s=triage_at - run.started if triage_at else None,
+            first_triage_s=triage.end - run.started if triage else None,
+            first_triage_cpu_s=triage.client_cpu_s if triage else None,
             first_request_s=first_at - run.started if first_at else None,
             github_requests=len(github.log),
             github_writes=sum(1 for entry in github.log if entry.is_write),

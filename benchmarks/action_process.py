@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ class ProcessRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float  # user + system CPU of the process, all threads: steady under load
 
     @property
     def wall_s(self) -> float:
@@ -74,19 +77,30 @@ def actions_environment(
     return env
 
 
-def run_process(command: list[str], env: dict[str, str] | None = None) -> ProcessRun:
+def run_process(
+    command: list[str],
+    env: dict[str, str] | None = None,
+    on_start: Callable[[int], None] = lambda pid: None,
+) -> ProcessRun:
+    """Run `command` to its end; `on_start(pid)` is told the process id at once."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
-    done = subprocess.run(
-        command,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=ACTION_TIMEOUT_S,
-        check=False,
-    )
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        on_start(process.pid)
+        try:
+            stdout, stderr = process.communicate(timeout=ACTION_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
     ended = time.time()
-    return ProcessRun(started, ended, done.returncode, done.stdout, done.stderr)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return ProcessRun(started, ended, process.returncode, stdout, stderr, cpu)
 
 
-def run_action(env: dict[str, str]) -> ProcessRun:
-    return run_process([*console_script(), "action"], env)
+def run_action(
+    env: dict[str, str], on_start: Callable[[int], None] = lambda pid: None
+) -> ProcessRun:
+    return run_process([*console_script(), "action"], env, on_start)

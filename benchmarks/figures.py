@@ -44,11 +44,11 @@ def is_triage_comment(entry: LoggedRequest) -> bool:
     )
 
 
-def first_triage_at(github: TimedGitHubDouble) -> float | None:
-    """When GitHub answered the first write of the status comment with a severity."""
+def first_triage(github: TimedGitHubDouble) -> Span | None:
+    """The first write of the status comment with a severity that GitHub accepted."""
     for entry in github.log:
         if is_triage_comment(entry):
-            return github.span(entry).end
+            return github.span(entry)
     return None
 
 

@@ -7,9 +7,11 @@ and the action in a subprocess, so both sides share `time.time()`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.anthropic_double.server import MessagesDouble, RecordedRequest, Reply
@@ -19,10 +21,25 @@ from tests.github_double.server import GitHubDouble, LoggedRequest
 
 @dataclass(frozen=True)
 class Span:
-    """When a request arrived and when it was answered (seconds since the epoch)."""
+    """When a request arrived and when it was answered (seconds since the epoch), and how
+    much CPU the watched client process had used by then (None when not watched)."""
 
     start: float
     end: float
+    client_cpu_s: float | None = None
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a running process, all its threads (Linux /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
 @dataclass
@@ -34,6 +51,7 @@ class TimedGitHubDouble(GitHubDouble):
     """
 
     spans: dict[int, Span] = field(default_factory=dict)
+    watched_pid: int | None = None  # the client process whose CPU each span notes
     _arrivals: threading.local = field(default_factory=threading.local)
 
     def _take_fault(self, method: str, path: str) -> Any:
@@ -44,7 +62,8 @@ class TimedGitHubDouble(GitHubDouble):
         answered = time.time()
         arrived = getattr(self._arrivals, "at", None) or answered
         self._arrivals.at = None
-        self.spans[id(entry)] = Span(arrived, answered)
+        cpu = process_cpu_seconds(self.watched_pid) if self.watched_pid else None
+        self.spans[id(entry)] = Span(arrived, answered, cpu)
         super()._record(entry, response)
 
     def span(self, entry: LoggedRequest) -> Span:

@@ -27,6 +27,8 @@ from incident_ops.events import Route, ignored_sender, route_event
 from incident_ops.forge.base import Forge
 
 REQUIRED = ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GITHUB_TOKEN")
+# Events whose runs GitHub starts on the default branch, so GITHUB_REF names it.
+DEFAULT_BRANCH_EVENTS = ("schedule", "repository_dispatch")
 
 
 def run_action(
@@ -44,7 +46,7 @@ def run_action(
         bot = ignored_sender(name, payload)
         if bot is not None:
             return log.finish_ignored(bot)
-        forge = forge or _github_forge(environ, payload)
+        forge = forge or _github_forge(environ, name, payload)
         config_path = environ.get("INCIDENT_OPS_CONFIG") or CONFIG_FILE
         config = load_config(forge, config_path) if name in ("issues", "issue_comment") else None
         route = route_event(name, payload, (config or Config()).labels.incident)
@@ -92,13 +94,16 @@ def load_config(forge: Forge, path: str = CONFIG_FILE) -> Config:
     return parse_config(text, path) if text is not None else Config()
 
 
-def _github_forge(environ: Mapping[str, str], payload: Mapping[str, Any]) -> Forge:
+def _github_forge(environ: Mapping[str, str], name: str, payload: Mapping[str, Any]) -> Forge:
     from incident_ops.forge.github import GitHubForge
 
     repository = payload.get("repository") or {}
     # The payload names the default branch: one request fewer than asking for it.
     same_repo = repository.get("full_name") == environ.get("GITHUB_REPOSITORY")
     default_branch = repository.get("default_branch") if same_repo else None
+    ref = environ.get("GITHUB_REF", "")
+    if default_branch is None and name in DEFAULT_BRANCH_EVENTS and ref.startswith("refs/heads/"):
+        default_branch = ref.removeprefix("refs/heads/")
     return GitHubForge.from_environment(environ, default_branch=default_branch)
 
 

@@ -264,6 +264,54 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from incident_ops.validate import validate_paths
+
+    result = validate_paths([Path(p) for p in args.paths or ["incidents"]])
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+    for finding in result.findings:
+        print(finding.text())
+        if annotate:
+            print(finding.annotation())
+    warnings = len(result.findings) - result.errors
+    print(
+        f"validate: {len(result.files)} files, {result.errors} errors, {warnings} warnings",
+        file=sys.stderr,
+    )
+    return result.exit_code
+
+
+def _date_argument(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from incident_ops.report import as_json, build_report
+    from incident_ops.report_markdown import render_markdown
+
+    data = as_json(build_report(Path(args.path), since=args.since))
+    for skipped in data["skipped"]:
+        print(f"{skipped['path']}: skipped: {skipped['reason']}", file=sys.stderr)
+    print(json.dumps(data, indent=2) if args.json else render_markdown(data), end="\n")
+    return 0
+
+
+def cmd_status_page(args: argparse.Namespace) -> int:
+    from incident_ops.status_page import write_status_page
+
+    written = write_status_page(
+        Path(args.path), Path(args.out), title=args.title, base_url=args.base_url
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incident-ops",
@@ -340,6 +388,27 @@ def build_parser() -> argparse.ArgumentParser:
     ini.add_argument("dir", nargs="?", default=".", metavar="DIR")
     ini.add_argument("--force", action="store_true", help="Overwrite existing files.")
     ini.set_defaults(func=cmd_init)
+
+    val = add(
+        "validate",
+        "Check incident records against the schema and postmortems for completeness and "
+        "blameless language (exit 5 on errors).",
+    )
+    val.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders (incidents/).")
+    val.set_defaults(func=cmd_validate)
+
+    rpt = add("report", "Summarise every incident: counts, MTTA/MTTD/MTTR, action items, causes.")
+    rpt.add_argument("--since", type=_date_argument, metavar="DATE", help="Only from DATE on.")
+    rpt.add_argument("--json", action="store_true", help="Print JSON instead of markdown.")
+    rpt.add_argument("--path", default=".", help="The repository or its incidents/ folder.")
+    rpt.set_defaults(func=cmd_report)
+
+    stp = add("status-page", "Build the public status page (index.html) and Atom feed.")
+    stp.add_argument("--out", required=True, metavar="DIR", help="Write the site here.")
+    stp.add_argument("--path", default=".", help="The repository or its incidents/ folder.")
+    stp.add_argument("--title", default="Service status", help="The page's title.")
+    stp.add_argument("--base-url", metavar="URL", help="Where the site is served (feed links).")
+    stp.set_defaults(func=cmd_status_page)
     return parser
 
 

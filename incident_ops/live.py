@@ -9,8 +9,9 @@ from typing import Any
 from incident_ops.config import Config
 from incident_ops.forge.base import Issue, Label
 from incident_ops.model import ActionItem, Incident, SloImpact, TimelineEvent
+from incident_ops.phases.catalog import FALLBACK_OWNER
 
-# Timeline kinds written by people (not by the analysis): what the live phases read.
+# Timeline kinds written by people (not by the analysis): what a stakeholder update reports.
 RESPONDER_KINDS = frozenset(
     {"opened", "command", "status", "note", "comment", "update", "closed", "reopened"}
 )
@@ -54,19 +55,6 @@ def follow_issue_state(record: Incident, issue: Issue, now: datetime) -> None:
             )
 
 
-def responder_state(record: Incident) -> dict[str, Any]:
-    """What people decided and did: the part of the record the live phases read."""
-    return {
-        "status": record.status,
-        # `detected` and `classified` come from triage itself, not from people
-        "timestamps": record.timestamps.model_dump(mode="json", exclude={"detected", "classified"}),
-        "roles": record.roles.model_dump(mode="json"),
-        "timeline": [
-            e.model_dump(mode="json") for e in record.timeline if e.kind in RESPONDER_KINDS
-        ],
-    }
-
-
 def absorb(record: Incident, phase_id: str, data: dict[str, Any]) -> None:
     """Copy the conclusions the record keeps from a phase's result (`model_dump()`)."""
     if phase_id == "triage":
@@ -97,13 +85,15 @@ def absorb(record: Incident, phase_id: str, data: dict[str, Any]) -> None:
 def action_items(record: Incident, drafts: list[dict[str, Any]]) -> list[ActionItem]:
     """Numbered items; an item keeps its tracking issue across re-analyses by its title."""
     tracked = {item.title: item.tracking_issue for item in record.action_items}
+    commander = record.roles.incident_commander
     return [
         ActionItem(
             id=f"AI-{n}",
             title=d["title"],
             type=d["type"],
             priority=d["priority"],
-            owner=d["owner"],
+            # a role is not an assignee: once someone holds it, they own the item
+            owner=commander if commander and d["owner"] == FALLBACK_OWNER else d["owner"],
             due=d["due"],
             tracking_issue=tracked.get(d["title"]),
         )

@@ -3,10 +3,8 @@ from datetime import UTC, datetime, timedelta
 from incident_ops.config import Config, Service
 from incident_ops.forge.base import Issue
 from incident_ops.live import (
-    absorb,
     follow_issue_state,
     record_opening,
-    responder_state,
     review_owners,
     wanted_labels,
 )
@@ -38,18 +36,6 @@ def test_close_resolves_and_reopen_reopens() -> None:
     assert [e.kind for e in record.timeline] == ["closed"]
     follow_issue_state(record, issue, T0 + timedelta(hours=4))
     assert record.status == "investigating" and record.timestamps.resolved is None
-
-
-def test_responder_state_ignores_what_the_analysis_writes() -> None:
-    record, issue = make()
-    record_opening(record, issue)
-    before = responder_state(record)
-    record.timestamps.detected = T0
-    record.timestamps.classified = T0
-    absorb(record, "root-cause", {"service": "db", "summary": "pool", "confidence": 0.5})
-    assert responder_state(record) == before
-    record.status = "mitigated"
-    assert responder_state(record) != before
 
 
 def test_review_owners_and_labels() -> None:

@@ -18,6 +18,23 @@ from tests.test_phases_harness import load_context, render_phase, render_postmor
 
 SCENARIOS = public_scenarios()
 IDS = [folder.name for folder in SCENARIOS]
+# The postmortem's required sections, exactly as `incident-ops validate` finds them.
+POSTMORTEM_SECTIONS = (
+    "## Summary",
+    "## Impact",
+    "## Timeline",
+    "## Root cause and trigger",
+    "## Contributing factors",
+    "## Detection",
+    "## Response and recovery",
+    "## Five whys",
+    "## What went well",
+    "## What went poorly",
+    "## Where we got lucky",
+    "## Action items",
+    "## Lessons learned",
+    "## Supporting evidence",
+)
 
 
 @functools.cache
@@ -67,22 +84,12 @@ def test_postmortem_document_has_the_standard_sections(folder: Path) -> None:
     context, outputs = _scenario(folder)
     document = render_postmortem(outputs, context)
     headings = [line for line in document.splitlines() if line.startswith("#")]
-    for section in (
-        "## Summary",
-        "## Impact",
-        "## Timeline",
-        "## Root cause and trigger",
-        "## Detection",
-        "## Response and recovery",
-        "## Five whys",
-        "### What went well",
-        "### What went poorly",
-        "### Where we got lucky",
-        "## Action items",
-        "## Lessons learned",
-        "## Supporting evidence",
-    ):
+    for section in POSTMORTEM_SECTIONS:
         assert section in headings, section
+        body = document.split(section + "\n", 1)[1].split("\n## ", 1)[0]
+        assert body.strip(), f"{section} is empty"
+    positions = [headings.index(section) for section in POSTMORTEM_SECTIONS]
+    assert positions == sorted(positions), "sections out of the standard order"
     for leftover in ("{{", "}}", "{%", "%}"):
         assert leftover not in document
     for item in context.digest.items:

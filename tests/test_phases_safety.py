@@ -5,6 +5,7 @@ and a public status page without internals."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -112,7 +113,9 @@ def _hostile_context() -> IncidentContext:
                 onset=onset,
                 before=0.01,
                 after=0.2,
+                unit=HOSTILE,
                 summary=HOSTILE,
+                points=[(HOSTILE, 0.01), ("09:00", 0.2), (HOSTILE, -1e-9)],
             ),
             MetricChange(
                 evidence="E5",
@@ -251,8 +254,14 @@ def test_mermaid_blocks_contain_only_safe_labels() -> None:
     pages = [render_postmortem(outputs, context)]
     pages.append(render_phase(BY_ID["root-cause"], outputs["root-cause"], context))
     blocks = [b for page in pages for b in re.findall(r"```mermaid\n(.*?)```", page, re.S)]
-    assert blocks, "expected a mermaid diagram"
-    safe_line = re.compile(r'\s+(\w+\["[^"\[\]<>]*"\]|\w+ (-->|==>|-\.->) \w+|style \w+ [\w:-]+)')
+    kinds = {block.splitlines()[0] for block in blocks}
+    assert kinds == {"flowchart TD", "flowchart LR", "xychart-beta"}, kinds
+    label = r'"[^"\[\]<>`]*"'
+    safe_line = re.compile(
+        rf"\s+(\w+\[{label}\]|\w+ (-->|==>|-\.->) \w+|classDef \w+ [\w:#,. -]+|class \w+ \w+"
+        rf"|title {label}|x-axis {label} \[{label}(, {label})*\]|y-axis {label}"
+        r"|line \[-?[\d.]+(, -?[\d.]+)*\])"
+    )
     for block in blocks:
         for line in block.splitlines()[1:]:
             assert safe_line.fullmatch(line), line
@@ -268,11 +277,26 @@ def test_every_action_item_has_an_owner_and_a_due_date(folder: Path) -> None:
     items = postmortem.action_items  # type: ignore[attr-defined]
     assert items
     known_owners = set(owners(context.config, context.config.services)) | {FALLBACK_OWNER}
+    declared = context.record.timestamps.declared or context.issue.created_at
     for item in items:
         assert item.owner in known_owners
-        assert item.due == context.now.date() + timedelta(days=DUE_DAYS[item.priority])
+        assert item.due == declared.date() + timedelta(days=DUE_DAYS[item.priority])
         assert item.title[0].isupper()
     assert {item.type for item in items} <= {"prevent", "mitigate", "detect", "process"}
+
+
+def test_a_later_re_analysis_keeps_the_agreed_due_dates() -> None:
+    context = load_context(SCENARIOS[0])
+    first = run_offline(context)["postmortem"].action_items  # type: ignore[attr-defined]
+    week_later = replace(context, now=context.now + timedelta(days=7))
+    again = run_offline(week_later)["postmortem"].action_items  # type: ignore[attr-defined]
+    assert [item.due for item in again] == [item.due for item in first]
+    without_record = replace(context, record=context.record.model_copy(deep=True))
+    without_record.record.timestamps.declared = None  # falls back to the issue's creation
+    fallback = run_offline(without_record)["postmortem"].action_items  # type: ignore[attr-defined]
+    assert fallback[0].due == context.issue.created_at.date() + timedelta(
+        days=DUE_DAYS[fallback[0].priority]
+    )
 
 
 @pytest.mark.parametrize("folder", SCENARIOS, ids=[f.name for f in SCENARIOS])

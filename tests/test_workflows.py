@@ -127,6 +127,19 @@ def test_triggers() -> None:
     assert "bash .ci/run" in ci_runs
 
 
+def test_the_incident_job_starts_only_for_incident_issues_and_people() -> None:
+    for workflow in (
+        WORKFLOWS / "incident.yml",
+        ROOT / "templates/scaffold/workflows/incident.yml",
+    ):
+        condition = " ".join(load(workflow)["jobs"]["respond"]["if"].split())
+        labelled = "contains(github.event.issue.labels.*.name, vars.INCIDENT_LABEL || 'incident')"
+        assert labelled in condition, workflow
+        assert "github.event.sender.type != 'Bot'" in condition
+        assert "!github.event.issue.pull_request" in condition
+        assert "comment.body" not in condition  # a comment without a command is evidence
+
+
 @pytest.mark.parametrize("path", [*workflow_files(), ROOT / "action.yml"], ids=lambda p: p.name)
 def test_actions_are_pinned_to_a_commit_with_the_version_beside(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()

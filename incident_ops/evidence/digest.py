@@ -43,6 +43,11 @@ class MetricChange(BaseModel):
     after: float | None = None
     unit: str = ""
     summary: str = ""
+    points: list[tuple[str, float]] = Field(
+        default_factory=list,
+        description="(HH:MM UTC, value) around the onset, downsampled; only on the key "
+        "metric, for its chart.",
+    )
 
 
 class LogPattern(BaseModel):

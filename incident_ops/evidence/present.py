@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import UTC, datetime
 
 from incident_ops.evidence.bundle import Bundle
 from incident_ops.evidence.catalog import Catalog
@@ -20,28 +22,36 @@ MAX_TRACES = 10
 MAX_IMPACT_FACTS = 10
 
 
+_RATIO_NAME = re.compile(r"(?:^|[_:])(?:ratio|share|success|availability)(?:$|[_:])", re.I)
+
+
 def format_value(value: float, signal: Signal) -> str:
-    name = signal.metric.lower()
-    if signal.kind == "ratio" or (("ratio" in name or "success" in name) and abs(value) <= 1.0):
+    # The family name only: label values ("success", "seconds") say nothing about the unit,
+    # and the name is matched by whole words ("duration" is not a ratio).
+    name = signal.metric.split("{", 1)[0].lower()
+    if signal.kind == "p99" or "seconds" in name:
+        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
+    is_ratio_gauge = signal.kind == "gauge" and bool(_RATIO_NAME.search(name))
+    if signal.kind == "ratio" or (is_ratio_gauge and abs(value) <= 1.0):
         return f"{value:.2%}" if abs(value) < 0.01 else f"{value:.1%}"
     if "bytes" in name:
         for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
             if abs(value) >= size:
                 return f"{value / size:.1f} {unit}"
         return f"{value:.0f} B"
-    if signal.kind == "p99" or "seconds" in name:
-        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
     if signal.kind == "rate":
         return f"{value:.3g}/s"
     return f"{value:.4g}"
 
 
 def metric_changes(signals: list[Signal]) -> list[MetricChange]:
-    """Significant shifts, bad-direction first, earliest first."""
+    """Significant shifts, bad-direction first, earliest first; the key one with its points."""
     shifted = [s for s in signals if s.shift]
     shifted.sort(key=lambda s: (not s.worsened, s.shift.onset if s.shift else 0.0))
+    chosen = shifted[:MAX_METRICS]
+    key = key_signal(chosen)
     changes = []
-    for signal in shifted[:MAX_METRICS]:
+    for signal in chosen:
         shift = signal.shift
         assert shift is not None
         verb = "rose" if shift.direction > 0 else "fell"
@@ -60,9 +70,52 @@ def metric_changes(signals: list[Signal]) -> list[MetricChange]:
                     f"(extreme {format_value(shift.peak, signal)}) at {iso(signal.onset)}"
                     f"{'' if signal.worsened else ' (not a worsening)'}"
                 ),
+                points=chart_points(signal) if signal is key else [],
             )
         )
     return changes
+
+
+def key_signal(signals: list[Signal]) -> Signal | None:
+    """The signal a reader should see charted: a worsening, what users feel (error shares
+    and p99s) before causes, then the most significant change."""
+    candidates = [s for s in signals if s.shift and s.worsened]
+    if not candidates:
+        return None
+    return max(
+        candidates,
+        key=lambda s: (s.kind in ("ratio", "p99"), s.shift.score if s.shift else 0.0),
+    )
+
+
+CHART_POINTS = 30  # a readable line, and few enough tokens wherever the digest goes
+CHART_SPAN_S = 3600.0  # an hour either side of the onset
+CHART_MIN_STEP_S = 60.0  # one label per minute at most: labels are HH:MM
+
+
+def chart_points(signal: Signal) -> list[tuple[str, float]]:
+    """The signal around its onset as at most CHART_POINTS (HH:MM UTC, mean) buckets."""
+    if signal.shift is None:
+        return []
+    onset = signal.shift.onset
+    window = [
+        (t, v) for t, v in signal.points if abs(t - onset) <= CHART_SPAN_S and math.isfinite(v)
+    ]
+    if len(window) < 2:
+        return []
+    start, end = window[0][0], window[-1][0]
+    count = max(1, min(CHART_POINTS, int((end - start) // CHART_MIN_STEP_S) + 1))
+    width = (end - start) / count or 1.0
+    buckets: dict[int, list[float]] = {}
+    for t, v in window:
+        buckets.setdefault(min(int((t - start) // width), count - 1), []).append(v)
+    return [
+        (
+            datetime.fromtimestamp(start + index * width, tz=UTC).strftime("%H:%M"),
+            float(f"{sum(values) / len(values):.4g}"),
+        )
+        for index, values in sorted(buckets.items())
+    ]
 
 
 def _pattern_rank(pattern: PatternStat) -> tuple[int, bool, int]:

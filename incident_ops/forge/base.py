@@ -119,6 +119,10 @@ class Forge(Protocol):
     # --- the live incident and its follow-through ---------------------------------
     def get_pull_request(self, number: int) -> PullRequest: ...
 
+    def open_pull_requests(self) -> list[PullRequest]:
+        """Every open pull request (the cadence finds live incidents by their PRs)."""
+        ...
+
     def find_issues(self, label: str) -> list[Issue]:
         """Issues (open and closed, not pull requests) carrying `label`, with bodies."""
         ...

@@ -77,6 +77,9 @@ class DryRunForge:
             return self._pull
         return self.inner.get_pull_request(number)
 
+    def open_pull_requests(self) -> list[PullRequest]:
+        return self.inner.open_pull_requests()
+
     def find_issues(self, label: str) -> list[Issue]:
         mine = [issue for issue in self._opened if label in issue.labels]
         return self.inner.find_issues(label) + mine

@@ -481,6 +481,14 @@ class GitHubForge:
         if skipped:
             log.warning("no review was requested from %s: GitHub refused them", skipped)
 
+    def open_pull_requests(self) -> list[PullRequest]:
+        """Open pull requests, a hundred per request (inside the validated subset)."""
+        with self._translated("list the open pull requests"):
+            pulls = list(self._repo.get_pulls(state="open"))
+        for pull in pulls:
+            self._pulls.setdefault(pull.head.ref, pull)
+        return [_pull(pull, pull.head.ref) for pull in pulls]
+
     def find_issues(self, label: str) -> list[Issue]:
         """Open and closed issues carrying `label` (pull requests left out), with bodies.
 

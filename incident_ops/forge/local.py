@@ -564,6 +564,9 @@ class LocalForge:
     def assignees(self, number: int) -> list[str]:
         return list(self._thread_record(number)[1].get("assignees", []))
 
+    def open_pull_requests(self) -> list[PullRequest]:
+        return [pr for pr in self.list_pull_requests() if pr.state == "open"]
+
     def find_issues(self, label: str) -> list[Issue]:
         return [issue for issue in self.list_issues() if label in issue.labels]
 

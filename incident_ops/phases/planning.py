@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from incident_ops.context import IncidentContext
 from incident_ops.model import SEVERITIES, Priority, Severity
+from incident_ops.phases.facts import as_utc
 
-# Days from today until an action item of each priority is due.
+# Days from the incident's declaration until an action item of each priority is due.
 DUE_DAYS: dict[Priority, int] = {"P0": 3, "P1": 14, "P2": 30, "P3": 90}
 
 
@@ -20,5 +22,12 @@ def priority_for(severity: Severity, lower_by: int = 0) -> Priority:
     return SEVERITIES[index]
 
 
-def due_for(priority: Priority, now: datetime) -> date:
-    return now.date() + timedelta(days=DUE_DAYS[priority])
+def due_for(priority: Priority, declared: datetime) -> date:
+    """Counted from when the incident was declared, not from the day of the analysis, so a
+    re-analysis days later keeps the dates the team already agreed to."""
+    return as_utc(declared).date() + timedelta(days=DUE_DAYS[priority])
+
+
+def declared_at(context: IncidentContext) -> datetime:
+    """When the incident was declared: the record's milestone, else the issue's creation."""
+    return context.record.timestamps.declared or context.issue.created_at

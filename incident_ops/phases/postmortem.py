@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from incident_ops.context import IncidentContext, PhaseInput
 from incident_ops.model import ActionType, Priority
-from incident_ops.phases import catalog
+from incident_ops.phases import catalog, promql
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.communications import Output as Communications
 from incident_ops.phases.customer_impact import Output as CustomerImpact
@@ -35,7 +35,7 @@ from incident_ops.phases.handoff import upstream
 from incident_ops.phases.mitigation import Output as Mitigation
 from incident_ops.phases.observability import Output as Observability
 from incident_ops.phases.performance import Output as Performance
-from incident_ops.phases.planning import due_for, priority_for
+from incident_ops.phases.planning import declared_at, due_for, priority_for
 from incident_ops.phases.root_cause import DETECTION_LAG_MINUTES
 from incident_ops.phases.root_cause import Output as RootCause
 from incident_ops.phases.security import Output as Security
@@ -133,10 +133,7 @@ def analyse(inp: PhaseInput) -> Output:
         five_whys=rc.five_whys,
         went_well=_went_well(context, p),
         went_poorly=_went_poorly(context, p),
-        lucky=[
-            f"{INSUFFICIENT} in the record; ask in the review what limited the damage by "
-            "chance (timing, traffic level, who was online)"
-        ],
+        lucky=_lucky(context, p),
         action_items=_action_items(context, p),
         lessons=_lessons(context, p),
     )
@@ -349,6 +346,47 @@ def _went_poorly(context: IncidentContext, p: _Phases) -> list[str]:
     return poorly or [f"{INSUFFICIENT}; collect in the review"]
 
 
+# An error share this far below total failure means part of the traffic still worked.
+PARTIAL_FAILURE_BELOW = 0.9
+
+
+def _lucky(context: IncidentContext, p: _Phases) -> list[str]:
+    """What limited the damage without anyone arranging it, as far as the evidence shows;
+    the review confirms whether it was luck or design."""
+    lucky = []
+    partial = [
+        m
+        for m in context.digest.metrics
+        if promql.error_ratio_of_share(m.metric)  # a share of the requests served
+        and m.before is not None
+        and m.after is not None
+        and m.before < m.after < PARTIAL_FAILURE_BELOW
+    ]
+    if partial:
+        m = partial[0]
+        lucky.append(
+            f"Only part of the traffic failed: {clip(m.metric, 100)} settled around "
+            f"{m.after:.1%}, not 100% ({m.evidence}); confirm whether the traffic mix or a "
+            "fallback limited it."
+        )
+    spared = [name for name in p.triage.blast_radius if name not in p.triage.services]
+    if spared:
+        lucky.append(
+            f"Services that call the affected ones ({', '.join(spared[:4])}) are not shown "
+            "affected by the evidence; confirm in the review that they degraded gracefully."
+        )
+    if not lucky:
+        return [
+            f"{INSUFFICIENT} in the record; ask in the review what limited the damage by "
+            "chance (timing, traffic level, who was online)"
+        ]
+    return [
+        *lucky,
+        "Ask in the review what else limited the damage by chance (timing, traffic level, "
+        "who was online).",
+    ]
+
+
 def _lessons(context: IncidentContext, p: _Phases) -> list[str]:
     lessons = []
     rc = p.root_cause
@@ -374,10 +412,11 @@ def _action_items(context: IncidentContext, p: _Phases) -> list[ActionItemDraft]
     scope = [*([rc.service] if rc.service else []), *p.triage.services]
     owner = catalog.owner_for(context.config, scope)
     drafts: list[ActionItemDraft] = []
+    due_from = declared_at(context)
 
     def add(title: str, kind: ActionType, less_urgent_by: int, who: str = owner) -> None:
         priority = priority_for(p.triage.severity, less_urgent_by)
-        due = due_for(priority, context.now)
+        due = due_for(priority, due_from)
         drafts.append(
             ActionItemDraft(title=title, type=kind, priority=priority, owner=who, due=due)
         )
@@ -410,9 +449,9 @@ def _action_items(context: IncidentContext, p: _Phases) -> list[ActionItemDraft]
             "prevent",
             0,
         )
-    declared = minutes_between(p.triage.onset, context.issue.created_at)
-    if declared is not None and declared > DETECTION_LAG_MINUTES:
-        title = f"Shorten the path from first signal to declared incident ({declared} min here)"
+    to_declare = minutes_between(p.triage.onset, context.issue.created_at)
+    if to_declare is not None and to_declare > DETECTION_LAG_MINUTES:
+        title = f"Shorten the path from first signal to declared incident ({to_declare} min here)"
         add(title, "process", 2, catalog.FALLBACK_OWNER)
     return drafts[:MAX_ACTION_ITEMS]
 

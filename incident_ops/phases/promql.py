@@ -124,3 +124,91 @@ def alert_name(family: str, rising: bool, fixed: bool) -> str:
     if not base[0].isalpha():
         base = "Metric" + base
     return base if fixed else base + ("High" if rising else "Low")
+
+
+# --- error ratios for SLO burn-rate alerts -----------------------------------------------
+
+WINDOW = "{window}"  # stands for every range in an error-ratio template: `rate(x[{window}])`
+
+# A share of *requests served* measures availability; a client-side family (calls this
+# service makes to another) measures the dependency instead, so it is not used.
+_SERVED = re.compile(r"request|call|rpc|http|grpc|response|transaction|operation", re.I)
+_OUTBOUND = re.compile(r"client|outbound|egress", re.I)
+# Labels that say whose traffic it is; any other label (route, endpoint, listener,
+# method, instance) only subdivides it, and an SLO covers the whole service.
+_SCOPE_LABELS = frozenset(
+    {"service", "app", "application", "upstream", "job", "container", "namespace", "cluster"}
+)
+_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=|!=|=~|!~)\s*("(?:[^"\\\n`]|\\.)*")')
+_RANGE = re.compile(r"\[(\d+(?:ms|[smhdwy]))\]")
+
+
+def _scope(labels: str | None) -> str:
+    matchers = _MATCHER.findall(labels or "")
+    kept = [f"{key}{op}{value}" for key, op, value in matchers if key in _SCOPE_LABELS]
+    return "{" + ",".join(kept) + "}" if kept else ""
+
+
+def error_ratio_of_share(metric: str) -> str | None:
+    """The failed share of a service's requests as PromQL with `[{window}]` ranges, from an
+    evidence signal shaped `family label=bad share{labels}`; None for any other shape."""
+    share = _SHARE.match(metric.strip())
+    if not share:
+        return None
+    family, label, bad, labels = share.group("family", "label", "bad", "labels")
+    if not _SERVED.search(family) or _OUTBOUND.search(family):
+        return None
+    name, scope = _counter(family), _scope(labels)
+    values = bad.split("|")
+    # One 5xx code seen in the incident stands for the class: a 502 tomorrow also counts.
+    pattern = "5.." if all(re.fullmatch(r"5\d\d", v) for v in values) else bad
+    bad_match = f'{label}=~"{pattern}"'
+    return (
+        f"sum(rate({name}{_join(scope, bad_match)}[{WINDOW}])) / "
+        f"sum(rate({name}{_join(scope)}[{WINDOW}]))"
+    )
+
+
+def widen(query: str) -> str | None:
+    """An SLI query with every range selector (`[5m]`) made `[{window}]`, so the same ratio
+    can be read over each burn-rate window; None when it has no range to widen."""
+    if problem(query) or not _RANGE.search(query):
+        return None
+    return _RANGE.sub("[" + WINDOW + "]", query)
+
+
+_OPEN_TO_CLOSE = {"(": ")", "[": "]", "{": "}"}
+
+
+def problem(expr: str) -> str | None:
+    """Why `expr` cannot go into a rule file as it is, or None. A cheap guard, not a
+    parser: one line, no comment or fence characters, quotes closed, brackets balanced.
+    `promtool check rules` remains the judge; this keeps a model's stray text out."""
+    if not expr.strip():
+        return "empty expression"
+    if len(expr) > 4000:
+        return "expression longer than 4000 characters"
+    if any(char in expr for char in "\n\r`#"):
+        return "expression has a line break, backtick or '#'"
+    stack: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for char in expr:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in _OPEN_TO_CLOSE:
+            stack.append(_OPEN_TO_CLOSE[char])
+        elif char in ")]}" and (not stack or stack.pop() != char):
+            return f"unbalanced '{char}'"
+    if quote:
+        return "unclosed string"
+    if stack:
+        return f"missing '{stack[-1]}'"
+    return None

@@ -65,6 +65,10 @@ class Output(PhaseOutput):
     dependency_edges: list[DependencyEdge] = Field(
         default_factory=list, description="Catalog edges around the fault, for a diagram."
     )
+    affected_services: list[str] = Field(
+        default_factory=list,
+        description="Catalog services that showed impact, marked as affected in the diagram.",
+    )
     other_hypotheses: list[str] = Field(
         default_factory=list, description="Candidates considered and why they rank lower."
     )
@@ -98,6 +102,7 @@ def analyse(inp: PhaseInput) -> Output:
         contributing_factors=_contributing_factors(context, service),
         dependency_impact=_dependency_impact(config, service, triage),
         dependency_edges=_edges(config, service, triage),
+        affected_services=[s for s in triage.services if s != service],
         other_hypotheses=_other_hypotheses(context, candidate.service, accepted, trigger_change),
     )
 

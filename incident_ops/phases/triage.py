@@ -14,6 +14,7 @@ from incident_ops.model import SEVERITIES, IncidentType, Severity
 from incident_ops.phases import catalog
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.facts import INSUFFICIENT, issue_id, num, telemetry_count
+from incident_ops.phases.similar import Profile, SimilarIncident, most_similar
 
 RoleId = Literal["ic", "tech-lead", "comms"]
 
@@ -79,6 +80,12 @@ class Output(PhaseOutput):
     questions: list[str] = Field(
         default_factory=list, description="What to ask the reporter to close evidence gaps."
     )
+    similar_incidents: list[SimilarIncident] = Field(
+        default_factory=list,
+        description="Earlier incidents from incidents/index.yaml most like this one (shared "
+        "services, root-cause service, type, words), best first; only ones given in the "
+        "context, never invented; empty when none is similar.",
+    )
 
     def established_type(self) -> IncidentType | None:
         """The type, unless the reasons say the evidence does not establish it."""
@@ -115,7 +122,26 @@ def analyse(inp: PhaseInput) -> Output:
         command=command,
         roles_needed=[a.role for a in command if a.source != "record"],
         questions=_questions(context, services),
+        similar_incidents=_similar(context, services, incident_type, type_reasons),
     )
+
+
+def _similar(
+    context: IncidentContext,
+    services: list[str],
+    incident_type: IncidentType,
+    type_reasons: list[str],
+) -> list[SimilarIncident]:
+    candidate = context.digest.root_cause
+    established = bool(type_reasons) and not type_reasons[0].startswith(INSUFFICIENT)
+    profile = Profile(
+        title=context.issue.title,
+        services=services,
+        root_cause_service=candidate.service if candidate.confidence > 0 else None,
+        root_cause=candidate.summary if candidate.service else "",
+        type=incident_type if established else None,
+    )
+    return most_similar(profile, context.past_incidents, exclude_id=context.record.id)
 
 
 def _headline(severity: Severity, incident_type: IncidentType, services: list[str]) -> str:

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_ops.forge.base import Comment, Forge, Issue, Label, PullRequest
+from incident_ops.publish.markdown_text import (
+    neutralise_closing_keywords,
+    neutralise_mentions,
+    remove_invisible,
+)
 from incident_ops.publish.redact import redact
 from incident_ops.publish.sanitise import sanitise_markdown, sanitise_path
 from incident_ops.publish.secrets_check import second_check
@@ -51,6 +56,13 @@ class Publisher:
             allowed_link_hosts=self.allowed_link_hosts,
             max_chars=limit,
         )
+
+    def title(self, text: str, limit: int = 240) -> str:
+        """A one-line title: GitHub shows titles as plain text (no HTML to escape), but a
+        pull request title's closing keyword still closes issues and mentions still ping."""
+        line = " ".join(remove_invisible(redact(text)).split())
+        line = neutralise_closing_keywords(neutralise_mentions(line, self.allowed_mentions))
+        return line if len(line) <= limit else line[: limit - 2].rstrip() + " …"
 
     def _clean(self, what: str, text: str) -> bool:
         kinds = second_check(text)
@@ -96,7 +108,7 @@ class Publisher:
         self, title: str, body: str, labels: list[str], assignees: list[str]
     ) -> Issue | None:
         text = self.markdown(body)
-        clean_title = self.markdown(title, 240).replace("\n", " ")
+        clean_title = self.title(title)
         if not self._clean(f"issue '{clean_title[:40]}'", text):
             return None
         self.writes += 1
@@ -128,7 +140,7 @@ class Publisher:
                 prepared[path] = text
         if not prepared:
             return None
-        subject = self.markdown(message, 200).replace("\n", " ")
+        subject = self.title(message, 200)
         sha = self.forge.commit_files(branch, prepared, subject)
         if sha:
             self.writes += 1
@@ -138,10 +150,12 @@ class Publisher:
         self, head: str, base: str, title: str, body: str, draft: bool
     ) -> PullRequest | None:
         text = self.markdown(body)
-        clean_title = self.markdown(title, 240).replace("\n", " ")
+        clean_title = self.title(title)
         if not self._clean("pull request body", text):
             return None
         existing = self.pull_request or self.forge.find_pull_request(head)
+        if existing is not None and not existing.draft:
+            draft = False  # once ready (by us or by a person), never turned back into a draft
         if (
             existing is not None
             and existing.body.strip() == text.strip()

@@ -27,12 +27,10 @@ def check_all(
     """Work each open incident issue; return the numbers that got a stakeholder update."""
     config = config or load_config(forge)
     updated = []
-    for issue in forge.find_issues(config.labels.incident):
-        if issue.state != "open":
-            continue
+    for number in live_incidents(forge, config.labels.incident):
         result = respond(
             forge,
-            issue.number,
+            number,
             backend=backend,
             clock=clock,
             progress=progress,
@@ -40,5 +38,16 @@ def check_all(
             cache_dir=cache_dir,
         )
         if result.updates_posted:
-            updated.append(issue.number)
+            updated.append(number)
     return updated
+
+
+def live_incidents(forge: Forge, label: str) -> list[int]:
+    """Open incident issues: by label where the API lists issues, and by their open
+    postmortem PRs (`incident/<n>`), which every API answers."""
+    numbers = {issue.number for issue in forge.find_issues(label) if issue.state == "open"}
+    for pr in forge.open_pull_requests():
+        suffix = pr.head.removeprefix("incident/")
+        if pr.head.startswith("incident/") and suffix.isdigit():
+            numbers.add(int(suffix))
+    return sorted(n for n in numbers if forge.get_issue(n).state == "open")

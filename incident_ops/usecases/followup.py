@@ -28,6 +28,7 @@ from incident_ops.usecases.respond import (
     Clock,
     Progress,
     load_config,
+    redacted,
     utc_now,
 )
 
@@ -46,7 +47,7 @@ class FollowupResult:
 def followup(
     forge: Forge, pr_number: int, *, clock: Clock | None = None, progress: Progress | None = None
 ) -> FollowupResult:
-    say = progress or (lambda message: None)
+    say = redacted(progress)
     now = (clock or utc_now)()
     pr = forge.get_pull_request(pr_number)
     if not pr.merged or not pr.head.startswith("incident/"):

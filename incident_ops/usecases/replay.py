@@ -19,7 +19,7 @@ from incident_ops.cadence import next_update_due
 from incident_ops.config import CONFIG_FILE, Config
 from incident_ops.forge.local import LocalForge
 from incident_ops.scenario import Scenario
-from incident_ops.usecases.respond import Progress, RespondResult, respond
+from incident_ops.usecases.respond import Progress, RespondResult, redacted, respond
 
 BOT = "incident-ops[bot]"
 MAX_TICKS = 500  # a week of 15-minute updates is far more than any replay needs
@@ -49,7 +49,7 @@ def replay(
     backend: Backend | None = None,
     progress: Progress | None = None,
 ) -> ReplayOutcome:
-    say = progress or (lambda message: None)
+    say = redacted(progress)
     root = workdir or Path(tempfile.mkdtemp(prefix="incident-ops-replay-"))
     repository = root / "repo"
     meta = scenario.meta

@@ -37,8 +37,10 @@ from incident_ops.model import (
 )
 from incident_ops.phases import BY_ID, PHASES, READS_RECORD, STAGES, Phase, stage_phases
 from incident_ops.phases.base import PhaseOutput
+from incident_ops.phases.record_view import record_view
 from incident_ops.pipeline import Completion, run_phases
 from incident_ops.publish.publisher import Publisher, redact_data
+from incident_ops.publish.redact import redact
 from incident_ops.render import default_templates_dir, render
 from incident_ops.result_cache import ResultCache
 
@@ -56,6 +58,14 @@ def stage_marker(stage: int) -> str:
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
+
+
+def redacted(progress: Progress | None) -> Progress:
+    """Progress lines quote issue text and findings: they are redacted like any output."""
+    if progress is None:
+        return lambda message: None
+    sink = progress
+    return lambda message: sink(redact(message))
 
 
 def utc_now() -> datetime:
@@ -123,7 +133,7 @@ class _Run:
         self.number = number
         self.backend = backend
         self.clock = clock
-        self.say = progress
+        self.say = redacted(progress)
         self.config = config or load_config(forge)
         self.issue: Issue = forge.get_issue(number)
         self.comments: list[Comment] = forge.list_comments(number)
@@ -297,7 +307,7 @@ class _Run:
             path = default_templates_dir() / phase.prompt_template
             parts.append(path.read_text(encoding="utf-8") if path.exists() else "")
         if phase.id in READS_RECORD:
-            parts.append(json.dumps(live.responder_state(self.record), sort_keys=True))
+            parts.append(json.dumps(record_view(self.record), sort_keys=True))
         return "\n".join(parts)
 
     def _adjust(self, phase: Phase[Any], output: PhaseOutput) -> PhaseOutput:

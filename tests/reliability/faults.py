@@ -1,0 +1,255 @@
+"""Seeded fault injection on the GitHub and Messages API doubles, and full runs through them.
+
+Whether a request fails is decided by a hash of (seed, the request's identity, how many
+times that identity was seen), not by a shared random stream: phases call the model from
+several threads, and a decision that depended on arrival order would make a seed mean
+nothing. The same seed therefore fails the same requests in every run, and a retry of a
+failed request is a new draw (so a request is not doomed to fail forever).
+
+GitHub faults: 5xx answers, secondary rate limits (403 with Retry-After: 1) and dropped
+connections, none of which change anything on the double. Messages API faults: 529
+overloaded, 429 with retry-after: 1, 500, and answers held past the client's timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from incident_ops.config import CONFIG_FILE
+from incident_ops.errors import IncidentOpsError
+from incident_ops.usecases.respond import MARKER_STATUS, RespondResult, respond
+from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, Reply
+from tests.github_double.fixtures import forge_for
+from tests.github_double.server import Fault, GitHubDouble
+from tests.github_double.state import Repository
+
+GITHUB_KINDS = ("status-500", "status-502", "status-503", "secondary_rate_limit", "drop")
+MODEL_KINDS = ("529", "429", "500", "timeout")
+MODEL_TIMEOUT_S = 2.0  # the client's timeout in fault runs: a held answer costs this much
+_ATTEMPTS = re.compile(r"(\brequests: )\d+")
+STAGE_MARKERS = tuple(f"<!-- incident-ops:stage:{n} -->" for n in range(1, 6))
+
+
+class _Dice:
+    """Deterministic draws keyed by request identity and repetition."""
+
+    def __init__(self, seed: int, rate: float) -> None:
+        self.seed = seed
+        self.rate = rate
+        self.seen: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def draw(self, identity: str, kinds: tuple[str, ...]) -> str | None:
+        with self.lock:
+            self.seen[identity] += 1
+            attempt = self.seen[identity]
+        digest = hashlib.sha256(f"{self.seed}|{identity}|{attempt}".encode()).digest()
+        roll = int.from_bytes(digest[:8], "big") / 2**64
+        if roll >= self.rate:
+            return None
+        return kinds[digest[8] % len(kinds)]
+
+
+@dataclass
+class FaultyGitHub(GitHubDouble):
+    """The GitHub double failing a seeded share of requests (`rate` 0..1)."""
+
+    seed: int = 0
+    rate: float = 0.0
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._dice = _Dice(self.seed, self.rate)
+
+    def set_rate(self, rate: float) -> None:
+        self._dice.rate = rate
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        scripted = super()._take_fault(method, path)
+        if scripted is not None:
+            return scripted
+        kind = self._dice.draw(f"{method} {path}", GITHUB_KINDS)
+        if kind is None:
+            return None
+        with self._lock:
+            self.injected[kind] += 1
+        if kind.startswith("status-"):
+            return Fault("status", status=int(kind.removeprefix("status-")))
+        if kind == "secondary_rate_limit":
+            return Fault("secondary_rate_limit", retry_after=1)
+        return Fault("drop")
+
+
+class FaultyMessages(MessagesDouble):
+    """The Messages API double failing a seeded share of requests (`rate` 0..1)."""
+
+    def __init__(self, seed: int = 0, rate: float = 0.0, **options: Any) -> None:
+        super().__init__(**options)
+        self._dice = _Dice(seed, rate)
+        self.injected: Counter[str] = Counter()
+
+    def set_rate(self, rate: float) -> None:
+        self._dice.rate = rate
+
+    def _respond(self, method: str, path: str, headers: dict[str, str], body: Any) -> Reply:
+        if method == "POST" and isinstance(body, dict):
+            identity = hashlib.sha256(
+                json.dumps([body.get("system"), body.get("messages")], sort_keys=True).encode()
+            ).hexdigest()
+            kind = self._dice.draw(identity, MODEL_KINDS)
+            if kind is not None:
+                with self._lock:
+                    self.injected[kind] += 1
+                if kind == "timeout":
+                    self._stopping.wait(MODEL_TIMEOUT_S + 1.0)  # the client gave up by now
+                elif kind == "429":
+                    return self._error(429, "rate limited", {"retry-after": "1"})
+                else:
+                    return self._error(int(kind), f"injected {kind}")
+        return super()._respond(method, path, headers, body)
+
+
+# --- an incident on the GitHub double ----------------------------------------------------
+
+
+def fault_config(config_text: str | None) -> str:
+    """The scenario's configuration with a short model timeout (held answers cost it)."""
+    return (config_text or "").rstrip("\n") + f"\nmodels:\n  timeout_s: {MODEL_TIMEOUT_S}\n"
+
+
+def seeded_repository(scenario: Path) -> tuple[Repository, int]:
+    """The scenario filed on a fresh double repository, evidence pasted into the issue
+    (GitHub has no attachments), with the fault-run configuration on main."""
+    from benchmarks.incident_setup import file_incident
+    from incident_ops.scenario import load_scenario
+
+    filed = file_incident(scenario)
+    loaded = load_scenario(scenario)
+    config = fault_config(loaded.config_text)
+    filed.repo.commit_files("main", {CONFIG_FILE: config}, "Fault-run settings", "Codertocat")
+    # The double stamps what it stores with the wall clock; two runs compare only when
+    # the issue and its comments carry the scenario's own times.
+    issue = filed.repo.issues[filed.number]
+    issue.created_at = issue.updated_at = loaded.meta.opened_at
+    for comment in filed.repo.comments_on(filed.number):
+        comment.created_at = comment.updated_at = loaded.meta.opened_at
+    return filed.repo, filed.number
+
+
+@dataclass
+class GitHubEndState:
+    files: dict[str, str]
+    pulls: int
+    markers: dict[str, int]
+    bot_comments: list[str]
+    labels: list[str]
+    branches: list[str]
+
+    def comparable(self, url: str = "") -> dict[str, Any]:
+        """The state as data; `url` (the double's address) is masked, and so are the
+        request counts in usage figures (a retried call is one more attempt, and says so)."""
+
+        def clean(text: str) -> str:
+            text = text.replace(url, "<github>") if url else text
+            return _ATTEMPTS.sub(r"\g<1><n>", text)
+
+        return {
+            "files": {path: clean(text) for path, text in self.files.items()},
+            "pulls": self.pulls,
+            "markers": self.markers,
+            "bot_comments": sorted(clean(body) for body in self.bot_comments),
+            "labels": self.labels,
+            "branches": self.branches,
+        }
+
+
+def github_end_state(repo: Repository, number: int, bot: str) -> GitHubEndState:
+    comments = [c.body for c in repo.comments_on(number) if c.user == bot]
+    markers: Counter[str] = Counter()
+    for marker in (MARKER_STATUS, *STAGE_MARKERS):
+        markers[marker] = sum(marker in body for body in comments)
+    return GitHubEndState(
+        files=repo.git.files_on(f"incident/{number}"),
+        pulls=len(repo.pulls),
+        markers=dict(markers),
+        bot_comments=comments,
+        labels=sorted(repo.issues[number].labels),
+        branches=sorted(repo.git.refs),
+    )
+
+
+@dataclass
+class FaultRun:
+    """One full respond through the doubles: what it left and what it took."""
+
+    state: GitHubEndState
+    result: RespondResult | None
+    error: str | None
+    github_faults: Counter[str]
+    model_faults: Counter[str]
+    github_requests: int
+    model_requests: int
+    degraded: list[str]
+
+
+@contextmanager
+def doubles(
+    scenario: Path, seed: int, github_rate: float, model_rate: float
+) -> Iterator[tuple[FaultyGitHub, FaultyMessages, int]]:
+    repo, number = seeded_repository(scenario)
+    github = FaultyGitHub(repo, seed=seed, rate=github_rate).start()
+    model = FaultyMessages(seed=seed, rate=model_rate).start()
+    try:
+        yield github, model, number
+    finally:
+        github.stop()
+        model.stop()
+
+
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def work(github: FaultyGitHub, model: FaultyMessages | None, number: int) -> FaultRun:
+    """One respond on the doubles (Claude through `model`, offline without it)."""
+    from incident_ops.agents.anthropic import AnthropicBackend
+    from incident_ops.agents.offline import OfflineBackend
+    from incident_ops.usecases.respond import load_config
+
+    before_github = len(github.log)
+    before_model = len(model.requests) if model else 0
+    github_faults, model_faults = Counter(github.injected), Counter(model.injected if model else {})
+    result: RespondResult | None = None
+    error: str | None = None
+    try:
+        forge = forge_for(github)
+        config = load_config(forge)
+        backend: Any = OfflineBackend()
+        if model is not None:
+            environ = {"ANTHROPIC_API_KEY": DEFAULT_API_KEY, "ANTHROPIC_BASE_URL": model.base_url}
+            backend = AnthropicBackend.from_environment(config, environ)
+        result = respond(forge, number, backend=backend, config=config, clock=lambda: NOW)
+    except IncidentOpsError as exc:
+        error = str(exc)
+    degraded = (
+        sorted(p for p, s in result.incident.phases.items() if s.degraded_reason) if result else []
+    )
+    return FaultRun(
+        state=github_end_state(github.repo, number, "github-actions[bot]"),
+        result=result,
+        error=error,
+        github_faults=Counter(github.injected) - github_faults,
+        model_faults=(Counter(model.injected) if model else Counter()) - model_faults,
+        github_requests=len(github.log) - before_github,
+        model_requests=(len(model.requests) if model else 0) - before_model,
+        degraded=degraded,
+    )
