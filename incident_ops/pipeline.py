@@ -23,7 +23,7 @@ from incident_ops.phases import PHASES, Phase
 from incident_ops.phases.base import PhaseOutput
 
 # Bump when a change to the phases should invalidate every cached result.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def context_fingerprint(context: IncidentContext) -> str:
         ],
         "digest": context.digest.model_dump(mode="json"),
         "config": context.config.model_dump(mode="json"),
+        "past": [past.model_dump(mode="json") for past in context.past_incidents],
         "overrides": {
             "severity": record.severity if record.severity_source == "command" else None,
             "type": record.type if record.type_source == "command" else None,

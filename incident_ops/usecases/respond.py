@@ -35,7 +35,7 @@ from incident_ops.model import (
     TimelineEvent,
     Usage,
 )
-from incident_ops.phases import BY_ID, PHASES, READS_RECORD, STAGES, Phase, stage_phases
+from incident_ops.phases import BY_ID, PHASES, READS_RECORD, STAGES, Phase, monitoring, stage_phases
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.record_view import record_view
 from incident_ops.pipeline import Completion, run_phases
@@ -48,6 +48,7 @@ MARKER_STATUS = "<!-- incident-ops:status -->"
 MARKER_REPLY = "<!-- incident-ops:reply:{} -->"
 MARKER_DECLINED = "<!-- incident-ops:declined:{} -->"
 MARKER_UPDATE = "<!-- incident-ops:update:{} -->"
+ALERT_RULES_FILE = "alerts.rules.yml"  # Prometheus rules the monitoring phase proposes
 RESULTS_FILE = "results.json"  # every phase's typed result, keyed by phase id
 DIGEST_KEY = "evidence-digest"  # ...and the evidence digest, under a key no phase has
 
@@ -400,6 +401,9 @@ class _Run:
             )
         if stage == max(STAGES):
             files["postmortem.md"] = self._postmortem()
+            rules = self._alert_rules()
+            if rules:
+                files[ALERT_RULES_FILE] = rules
         if not self.first_run:
             # A re-analysis lands as one commit at the end of the run, not one per stage.
             self.deferred.update(files)
@@ -430,6 +434,10 @@ class _Run:
             self.record.timeline.append(event)
         self.timeline_event = event
 
+    def _alert_rules(self) -> str | None:
+        output = self.outputs.get("monitoring")
+        return monitoring.rules_file(output) if isinstance(output, monitoring.Output) else None
+
     def _files_on_branch(self) -> list[str]:
         """What the branch holds for this incident (from the record: no extra request)."""
         names = [RESULTS_FILE, records.RECORD_FILE]
@@ -438,6 +446,8 @@ class _Run:
             names.append("evidence.md")
         if "postmortem" in self.record.phases:
             names.append("postmortem.md")
+        if "monitoring" in self.record.phases and self._alert_rules():
+            names.append(ALERT_RULES_FILE)
         paths = {f"{self.folder}/{name}" for name in names}
         return sorted(paths - set(self.publisher.blocked))
 
