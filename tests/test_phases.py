@@ -132,8 +132,9 @@ def test_analysis_cites_only_evidence_that_exists() -> None:
 
 @pytest.mark.parametrize("phase", PHASES, ids=[p.id for p in PHASES])
 def test_the_specialist_prompt_explains_every_output_field(phase: Any) -> None:
-    prompt = (Path(__file__).resolve().parents[1] / "templates" / phase.prompt_template).read_text(
-        encoding="utf-8"
-    )
+    templates = Path(__file__).resolve().parents[1] / "templates"
+    # what every specialist shares sits once in _shared.md, in the cached context block
+    shared = (templates / "prompts" / "_shared.md").read_text(encoding="utf-8")
+    prompt = (templates / phase.prompt_template).read_text(encoding="utf-8") + shared
     assert "untrusted" in prompt.lower() and "insufficient evidence" in prompt
     assert [field for field in phase.output.model_fields if f"`{field}`" not in prompt] == []
