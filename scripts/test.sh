@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests use for real: Prometheus and promtool.
+# System packages the tests use for real: Prometheus and promtool, and Chromium for the
+# status page.
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Debian packages: ${need_apt[*]}"
@@ -27,6 +29,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "ruff:"; ruff check incident_ops tests && ruff format --check incident_ops
 echo "mypy:"; mypy --strict incident_ops
-# Tests that need Prometheus are required here, not skipped.
+# Tests that need Prometheus or the browser are required here, not skipped.
 export INCIDENT_OPS_REQUIRE_PROMETHEUS="${INCIDENT_OPS_REQUIRE_PROMETHEUS:-1}"
+export INCIDENT_OPS_REQUIRE_BROWSER="${INCIDENT_OPS_REQUIRE_BROWSER:-1}"
 python -m pytest -q -p no:cacheprovider "$@"
