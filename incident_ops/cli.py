@@ -274,8 +274,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if annotate:
             print(finding.annotation())
     warnings = len(result.findings) - result.errors
+    counts = [(len(result.files), "file"), (result.errors, "error"), (warnings, "warning")]
     print(
-        f"validate: {len(result.files)} files, {result.errors} errors, {warnings} warnings",
+        "validate: " + ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts),
         file=sys.stderr,
     )
     return result.exit_code

@@ -28,6 +28,17 @@ class Finding:
         return f"::{self.level} {properties}::{_data(message)}"
 
 
+class FindingList:
+    """Findings for one file, collected as the checks find them."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.findings: list[Finding] = []
+
+    def add(self, line: int, level: Level, message: str, suggestion: str | None = None) -> None:
+        self.findings.append(Finding(self.path, line, level, message, suggestion))
+
+
 def _data(value: str) -> str:
     # The workflow-command escapes: without them a newline or '%' in a message (which may
     # quote the document) would end the command early or be misread.

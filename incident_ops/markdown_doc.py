@@ -14,6 +14,9 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+# Bold labels ("**Trigger:** ...") act as headings below every real heading level.
+LABEL_LEVEL = 7
+LABEL_MAX = 60
 # Stand-in for a code span: its contents are quoted code, not the author's own words.
 CODE_PLACEHOLDER = "`code`"
 
@@ -88,7 +91,7 @@ def parse(source: str) -> Document:
     root = Section(title="", level=0, line=1)
     stack = [root]
     texts: list[Text] = []
-    list_depth = 0
+    nesting = 0  # inside a list or a quote
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -109,18 +112,58 @@ def parse(source: str) -> Document:
             stack[-1].tables.append(table)
             texts += cells
             continue
-        if token.type in ("bullet_list_open", "ordered_list_open"):
-            list_depth += 1
-        elif token.type in ("bullet_list_close", "ordered_list_close"):
-            list_depth -= 1
+        if token.type in ("bullet_list_open", "ordered_list_open", "blockquote_open"):
+            nesting += 1
+        elif token.type in ("bullet_list_close", "ordered_list_close", "blockquote_close"):
+            nesting -= 1
         elif token.type == "inline":
-            text = _text(token, "list-item" if list_depth else "prose")
-            stack[-1].texts.append(text)
+            text = _text(token, "list-item" if nesting else "prose")
             texts.append(text)
+            label = None if nesting else _label(token)
+            if label is not None:
+                title, rest = label
+                while stack[-1].level >= LABEL_LEVEL:
+                    stack.pop()
+                section = Section(title=title, level=LABEL_LEVEL, line=text.line)
+                stack[-1].children.append(section)
+                stack.append(section)
+                text = Text(line=text.line, text=rest, kind="prose", links=text.links)
+            if text.text.strip():
+                stack[-1].texts.append(text)
         elif _is_non_prose_content(token):
             stack[-1].other_blocks += 1
         index += 1
     return Document(root=root, texts=texts)
+
+
+def _label(inline: Token) -> tuple[str, str] | None:
+    """A paragraph that opens with a bold label ("**Detection:** ...", or "**Five whys**"
+    alone) works as a heading in many postmortems: (label, the text after it)."""
+    children = [c for c in inline.children or [] if not (c.type == "text" and not c.content)]
+    if not children or children[0].type != "strong_open":
+        return None
+    close = next((i for i, c in enumerate(children) if c.type == "strong_close"), None)
+    if close is None:
+        return None
+    label = "".join(c.content for c in children[1:close] if c.type == "text").strip()
+    rest = "".join(_plain(c) for c in children[close + 1 :])
+    if not label or len(label) > LABEL_MAX:
+        return None
+    if label.endswith(":"):
+        return label[:-1].strip(), rest.strip()
+    if rest.lstrip().startswith(":"):
+        return label, rest.lstrip()[1:].strip()
+    if not rest.strip():
+        return label, ""
+    return None  # bold words that open a sentence
+
+
+def _plain(child: Token) -> str:
+    if child.type in ("text", "html_inline"):
+        return child.content
+    if child.type == "code_inline":
+        return CODE_PLACEHOLDER
+    return " " if child.type in ("softbreak", "hardbreak") else ""
 
 
 def _table(tokens: list[Token], index: int) -> tuple[Table, int, list[Text]]:

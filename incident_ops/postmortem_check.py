@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from incident_ops.blameless import Hints, find_blame
-from incident_ops.findings import Finding, Level
-from incident_ops.markdown_doc import Document, Section, Table, Text, parse
+from incident_ops.findings import Finding, FindingList
+from incident_ops.markdown_doc import Document, Section, Text, parse
+from incident_ops.postmortem_actions import check_action_items
+from incident_ops.postmortem_text import PLACEHOLDER, UNKNOWN, heading_names, normalise_heading
+from incident_ops.postmortem_timeline import check_timeline
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,11 @@ def _req(key: str, label: str, pattern: str) -> Requirement:
 
 
 REQUIREMENTS: tuple[Requirement, ...] = (
-    _req("summary", "Summary", r"(?:executive |incident )?summary|overview|tl ?dr|abstract"),
+    _req(
+        "summary",
+        "Summary",
+        r"(?:executive |incident )?summary|overview|tl ?dr|abstract|incident description",
+    ),
     _req(
         "impact",
         "Impact",
@@ -50,8 +56,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _req(
         "root-cause",
         "Root cause",
-        r"(?:the )?root causes?(?: analysis)?(?: and (?:the )?(?:triggers?|contributing factors))?"
-        r"|causes?(?: and triggers?)?|what caused (?:it|the incident|the outage)",
+        r"(?:the )?(?:technical |primary |underlying )?root causes?(?: analysis)?"
+        r"(?: and (?:the )?(?:triggers?|contributing factors))?|causes?(?: and triggers?)?"
+        r"|what caused (?:it|the incident|the outage)",
     ),
     _req(
         "contributing-factors",
@@ -68,8 +75,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _req(
         "response",
         "Response and recovery",
-        r"(?:incident )?(?:response|recovery|resolution)(?: and (?:recovery|resolution"
-        r"|mitigation|remediation))?|mitigation and recovery",
+        r"(?:incident )?(?:response|recovery|resolution|mitigation)(?: and (?:recovery"
+        r"|resolution|mitigation|remediation))?",
     ),
     _req("five-whys", "Five whys", r"(?:the )?(?:five|5) whys(?: analysis)?|why analysis"),
     _req(
@@ -81,7 +88,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "went-poorly",
         "What went poorly",
         r"(?:what|things that) went (?:poorly|wrong|badly)|what (?:did not|didnt|didn t) go "
-        r"(?:well|right)|went (?:poorly|wrong)|what could (?:have gone|go|be) better",
+        r"(?:well|right)|went (?:poorly|wrong)|what could (?:have gone|go|be) better"
+        r"|(?:areas|opportunities) for improvement",
     ),
     _req(
         "lucky",
@@ -93,7 +101,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "action-items",
         "Action items",
         r"(?:corrective |follow ?up |remediation |preventive |preventative )?(?:action items?"
-        r"|actions)(?: and follow ?ups?)?|follow ?ups?|corrective actions|remediation items",
+        r"|actions)(?: and follow ?ups?)?|follow ?ups?|corrective actions|remediation(?: items)?"
+        r"|corrective and prevent(?:at)?ive actions(?: capa)?|capas?|action plan",
     ),
     _req(
         "lessons",
@@ -112,14 +121,6 @@ _TRIGGER_LABEL = re.compile(r"^\s*(?:the\s+)?trigger(?:ing event)?s?\s*(?::|-|�
 # Sections whose sentences explain the cause: naming a person there makes them the cause.
 _CAUSAL = {"root-cause", "contributing-factors", "five-whys"}
 
-_PLACEHOLDER = re.compile(
-    r"^\W*(?:tbd|tba|todo|fixme|xxx+|n/?a|none|nothing|null|placeholder|lorem ipsum.*|\.\.\.|…"
-    r"|to be (?:written|completed|filled(?: in)?|determined|added|confirmed)|fill (?:me |this )?in"
-    r"|coming soon)?\W*$|^\W*(?:todo|tbd|fixme)\b",
-    re.I,
-)
-_UNKNOWN = re.compile(r"^\W*insufficient evidence\b", re.I)
-
 
 def check_postmortem(
     source: str, path: str, *, people: Iterable[str] = (), systems: Iterable[str] = ()
@@ -127,7 +128,7 @@ def check_postmortem(
     """Findings for the postmortem `source` (shown as `path`). `people` and `systems` come
     from the incident record, when there is one, to tell names from services."""
     doc = parse(source)
-    report = _Report(path)
+    report = FindingList(path)
     matched = _match_sections(doc)
     claimed = {id(s) for sections in matched.values() for s in sections}
     chosen: dict[str, Section] = {}
@@ -136,45 +137,19 @@ def check_postmortem(
         if section is not None:
             chosen[requirement.key] = section
     if "root-cause" in chosen:
-        _check_trigger(report, doc, chosen["root-cause"], matched)
+        _check_trigger(report, doc, chosen["root-cause"])
     if "impact" in chosen:
         _check_impact(report, chosen["impact"], claimed)
     if "timeline" in chosen:
-        _check_timeline(report, chosen["timeline"])
+        check_timeline(report, chosen["timeline"])
     if "action-items" in chosen:
-        _check_action_items(report, chosen["action-items"])
+        check_action_items(report, chosen["action-items"])
     if "five-whys" in chosen:
         _check_five_whys(report, chosen["five-whys"], claimed)
     if "evidence" in chosen:
         _check_evidence_links(report, chosen["evidence"], claimed)
     _check_language(report, doc, matched, _hints(doc, people, systems))
     return sorted(report.findings, key=lambda f: (f.line, f.level != "error"))
-
-
-class _Report:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.findings: list[Finding] = []
-
-    def add(self, line: int, level: Level, message: str, suggestion: str | None = None) -> None:
-        self.findings.append(Finding(self.path, line, level, message, suggestion))
-
-
-def normalise_heading(title: str) -> str:
-    """'## 3. Root Cause & Trigger:' -> 'root cause and trigger'; '(UTC)' asides dropped."""
-    text = re.sub(r"\([^)]*\)", " ", title.lower()).replace("&", " and ").replace("’", "'")
-    text = re.sub(r"[^\w\s']", " ", text).replace("'", "")
-    text = re.sub(r"^\s*(?:section\s+)?(?:\d+|[ivx]+)(?=\s)", " ", text)
-    return " ".join(text.split())
-
-
-def heading_names(title: str) -> list[str]:
-    """The heading, and its part before a colon or dash ("Impact: 18% of searches")."""
-    names = [normalise_heading(title)]
-    head = re.split(r"\s*(?::|\s[-–—]\s)", title, maxsplit=1)[0]
-    if head != title:
-        names.append(normalise_heading(head))
-    return names
 
 
 def _match_sections(doc: Document) -> dict[str, list[Section]]:
@@ -209,11 +184,11 @@ def _has_other_blocks(section: Section, claimed: set[int]) -> bool:
 
 
 def _meaningful(texts: Iterable[Text]) -> list[Text]:
-    return [t for t in texts if t.text.strip() and not _PLACEHOLDER.match(t.text)]
+    return [t for t in texts if t.text.strip() and not PLACEHOLDER.match(t.text)]
 
 
 def _check_present(
-    report: _Report, requirement: Requirement, candidates: list[Section], claimed: set[int]
+    report: FindingList, requirement: Requirement, candidates: list[Section], claimed: set[int]
 ) -> Section | None:
     if not candidates:
         report.add(
@@ -226,13 +201,18 @@ def _check_present(
     for section in candidates:
         texts = _meaningful(_content(section, claimed))
         if texts or _has_other_blocks(section, claimed):
-            if texts and all(_UNKNOWN.match(t.text) for t in texts):
+            if texts and all(UNKNOWN.match(t.text) for t in texts):
                 report.add(
                     section.line,
                     "warning",
                     f"section {requirement.label} only says 'insufficient evidence'",
                     "fill it in during the review",
                 )
+            return section
+    for section in candidates:
+        # A heading whose substance is in its required subsections, as in Google's
+        # template: "Lessons learned" holding "What went well", "What went wrong", ...
+        if _meaningful(_content(section, set())):
             return section
     report.add(
         candidates[0].line,
@@ -243,9 +223,7 @@ def _check_present(
     return None
 
 
-def _check_trigger(
-    report: _Report, doc: Document, root_cause: Section, matched: dict[str, list[Section]]
-) -> None:
+def _check_trigger(report: FindingList, doc: Document, root_cause: Section) -> None:
     if any(_TRIGGER_HEADING.search(normalise_heading(s.title)) for s in doc.sections()):
         return
     if any(_TRIGGER_LABEL.match(t.text) for t in doc.texts):
@@ -273,7 +251,7 @@ _IMPACT_DIMENSIONS = {
 }
 
 
-def _check_impact(report: _Report, section: Section, claimed: set[int]) -> None:
+def _check_impact(report: FindingList, section: Section, claimed: set[int]) -> None:
     text = " ".join(t.text for t in _content(section, claimed))
     if not re.search(r"\d", _NOT_A_QUANTITY.sub(" ", text)):
         report.add(
@@ -292,240 +270,10 @@ def _check_impact(report: _Report, section: Section, claimed: set[int]) -> None:
             )
 
 
-# --- timeline order -------------------------------------------------------------------
-
-_STAMP = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})?(?:[T ]+)?(?<![\d:.])(?P<h>\d{1,2}):(?P<m>\d{2})"
-    r"(?::(?P<s>\d{2}))?(?![\d:])\s*(?P<ampm>[ap]\.?m\.?\b)?"
-    r"|(?P<date_only>\d{4}-\d{2}-\d{2})",
-    re.I,
-)
-_HEAD = 32  # a timeline entry's time is at its start, not somewhere in its prose
-
-
-@dataclass(frozen=True)
-class _Stamp:
-    day: date | None
-    minutes: float | None  # minutes since midnight; None for a date alone
-
-
-def _stamp(text: str) -> _Stamp | None:
-    match = _STAMP.search(text[:_HEAD])
-    if not match:
-        return None
-    if match.group("date_only"):
-        return _Stamp(_date(match.group("date_only")), None)
-    hours, minutes = int(match.group("h")), int(match.group("m"))
-    ampm = (match.group("ampm") or "").lower().replace(".", "")
-    if ampm == "pm" and hours < 12:
-        hours += 12
-    elif ampm == "am" and hours == 12:
-        hours = 0
-    if hours > 23 or minutes > 59:
-        return None
-    seconds = int(match.group("s") or 0)
-    day = _date(match.group("date")) if match.group("date") else None
-    return _Stamp(day, hours * 60 + minutes + seconds / 60)
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _check_timeline(report: _Report, section: Section) -> None:
-    entries_found = 0
-    for part in section.walk():
-        sequences: list[list[tuple[int, str]]] = [[(t.line, t.text) for t in part.texts]]
-        sequences += [_row_texts(table) for table in part.tables]
-        for sequence in sequences:
-            entries_found += _check_order(report, sequence)
-    if entries_found == 0:
-        report.add(
-            section.line,
-            "error",
-            "timeline has no timestamped entries",
-            "list events one per row or bullet, each starting with its time (UTC)",
-        )
-
-
-def _row_texts(table: Table) -> list[tuple[int, str]]:
-    rows = []
-    for row in table.rows:
-        cell = next((c for c in row.cells[:2] if _stamp(c)), "")
-        rows.append((row.line, cell))
-    return rows
-
-
-_Key = tuple[date | None, float | None]
-
-
-def _check_order(report: _Report, sequence: list[tuple[int, str]]) -> int:
-    """Flag each entry earlier than the one before it; returns how many entries had a time."""
-    carried: date | None = None  # the last date seen: entries with a time alone share it
-    rollover = 0  # days added to dateless times, for a timeline that passes midnight
-    previous: tuple[_Key, str, int] | None = None
-    count = 0
-    for line, text in sequence:
-        stamp = _stamp(text)
-        if stamp is None:
-            continue
-        count += 1
-        if stamp.day:
-            carried, rollover = stamp.day, 0
-        minutes = stamp.minutes
-        if carried is None and minutes is not None:
-            minutes += rollover * 1440
-            if previous and previous[0][1] is not None and previous[0][1] - minutes >= 720:
-                rollover += 1
-                minutes += 1440
-        key: _Key = (carried, minutes)
-        if previous is not None and _earlier(key, previous[0]):
-            report.add(
-                line,
-                "error",
-                f"timeline out of order: {_shown(text)} comes after {_shown(previous[1])} "
-                f"(line {previous[2]})",
-                "order the timeline by time",
-            )
-        previous = (key, text, line)
-    return count
-
-
-def _earlier(key: _Key, before: _Key) -> bool:
-    if key[0] is not None and before[0] is not None and key[0] != before[0]:
-        return key[0] < before[0]
-    if key[1] is None or before[1] is None:  # a date alone: the day is all there is
-        return False
-    return key[1] < before[1]
-
-
-def _shown(text: str) -> str:
-    match = _STAMP.search(text[:_HEAD])
-    return match.group(0).strip() if match else text[:20]
-
-
-# --- action items ---------------------------------------------------------------------
-
-_COLUMNS = {
-    "action": r"action|item|task|title|description|what|summary",
-    "owner": r"owner|owners|assignee|assigned(?: to)?|dri|responsible|who",
-    "due": r"due(?: date)?|deadline|target(?: date)?|by when|eta|when|due by",
-    "type": r"type|kind|category",
-    "priority": r"priority|prio",
-    "tracking": r"tracking(?: issue)?|issue|ticket|link|bug",
-}
-_DUE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%B %d %Y",
-)
-_ACTION_TYPES = {"prevent", "mitigate", "detect", "process"}
-_NO_OWNER = re.compile(
-    r"^\W*(?:unassigned|unknown|nobody|no one|someone|anyone|owner|\?+)?\W*$", re.I
-)
-
-
-def parse_due(text: str) -> date | None:
-    """A due date as people write it in a table: 2026-05-26, 26 May 2026, May 26, 2026."""
-    value = re.sub(r"\s+", " ", text.strip().strip("*_`")).strip()
-    iso = re.match(r"\d{4}-\d{2}-\d{2}", value)
-    if iso:
-        return _date(iso.group(0))
-    for fmt in _DUE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def _column(header: tuple[str, ...], name: str) -> int | None:
-    for index, cell in enumerate(header):
-        if re.fullmatch(_COLUMNS[name], normalise_heading(cell)):
-            return index
-    return None
-
-
-def _check_action_items(report: _Report, section: Section) -> None:
-    tables = [t for part in section.walk() for t in part.tables]
-    table = next((t for t in tables if _column(t.header, "owner") is not None), None)
-    if table is None:
-        where = tables[0].line if tables else section.line
-        report.add(
-            where,
-            "error",
-            "action items are not a table with Owner and Due columns",
-            "| Action | Type | Priority | Owner | Due | Tracking issue |",
-        )
-        return
-    columns = {name: _column(table.header, name) for name in _COLUMNS}
-    if columns["due"] is None:
-        report.add(table.line, "error", "the action items table has no Due column")
-    for name in ("type", "priority"):
-        if columns[name] is None:
-            report.add(table.line, "warning", f"the action items table has no {name} column")
-    items = 0
-    for row in table.rows:
-        cells = [*row.cells, *[""] * len(table.header)]
-        action = cells[columns["action"]] if columns["action"] is not None else cells[0]
-        filled = [c for c in row.cells if c.strip() and not _UNKNOWN.match(c)]
-        if not filled or (not action.strip() and len(filled) <= 1):
-            continue
-        items += 1
-        label = _item_label(cells, action)
-        owner = cells[columns["owner"]] if columns["owner"] is not None else ""
-        if _NO_OWNER.match(owner) or _PLACEHOLDER.match(owner):
-            report.add(
-                row.line,
-                "error",
-                f"action item {label} has no owner",
-                "name the owning team or person",
-            )
-        due_index = columns["due"]
-        if due_index is not None:
-            _check_due(report, row.line, label, cells[due_index])
-        type_index = columns["type"]
-        if type_index is not None and cells[type_index].strip().lower() not in _ACTION_TYPES:
-            report.add(
-                row.line,
-                "warning",
-                f"action item {label} has type '{cells[type_index].strip()}'",
-                "use prevent, mitigate, detect or process",
-            )
-    if items == 0:
-        report.add(table.line, "error", "no action items", "add at least one owned, dated action")
-
-
-def _check_due(report: _Report, line: int, label: str, due: str) -> None:
-    if _PLACEHOLDER.match(due) or not due.strip():
-        report.add(line, "error", f"action item {label} has no due date", "add a date, YYYY-MM-DD")
-    elif parse_due(due) is None:
-        report.add(
-            line,
-            "error",
-            f"action item {label} due date '{due.strip()}' is not a date",
-            "write it as YYYY-MM-DD",
-        )
-
-
-def _item_label(cells: list[str], action: str) -> str:
-    first = cells[0].strip()
-    if re.fullmatch(r"[A-Za-z]+-?\d+", first):
-        return first
-    return f"'{action.strip()[:40]}'" if action.strip() else "(untitled)"
-
-
 # --- five whys, evidence, language ----------------------------------------------------
 
 
-def _check_five_whys(report: _Report, section: Section, claimed: set[int]) -> None:
+def _check_five_whys(report: FindingList, section: Section, claimed: set[int]) -> None:
     texts = _meaningful(_content(section, claimed))
     steps = sum(1 for t in texts if t.kind in ("list-item", "cell"))
     whys = sum(1 for t in texts if re.search(r"\bwhy\b", t.text, re.I))
@@ -538,7 +286,7 @@ def _check_five_whys(report: _Report, section: Section, claimed: set[int]) -> No
         )
 
 
-def _check_evidence_links(report: _Report, section: Section, claimed: set[int]) -> None:
+def _check_evidence_links(report: FindingList, section: Section, claimed: set[int]) -> None:
     texts = _content(section, claimed)
     if not any(t.links or re.search(r"https?://|\b[\w-]+\.md\b", t.text) for t in texts):
         report.add(
@@ -591,7 +339,7 @@ def _hints(doc: Document, people: Iterable[str], systems: Iterable[str]) -> Hint
 
 
 def _check_language(
-    report: _Report, doc: Document, matched: dict[str, list[Section]], hints: Hints
+    report: FindingList, doc: Document, matched: dict[str, list[Section]], hints: Hints
 ) -> None:
     causal_lines = {
         id(t)

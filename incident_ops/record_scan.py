@@ -111,8 +111,18 @@ class _Composer(_Parser or object, yaml.resolver.Resolver):  # type: ignore[misc
         _Parser.__init__(self, text)
         yaml.resolver.Resolver.__init__(self)
 
+    # PyYAML registers no path resolvers by default; without any, following the node
+    # path at every node, as the base class does, only costs time.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        if self.yaml_path_resolvers:
+            yaml.resolver.Resolver.descend_resolver(self, current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        if self.yaml_path_resolvers:
+            yaml.resolver.Resolver.ascend_resolver(self)
+
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not ScalarNode:
+        if kind is not ScalarNode or self.yaml_path_resolvers:
             return yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
         key = (value, implicit)
         tag = self.resolved.get(key)

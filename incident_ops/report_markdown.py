@@ -18,7 +18,8 @@ TABLE_ROWS = 15
 def render_markdown(data: dict[str, Any]) -> str:
     lines = ["# Incident report", ""]
     scope = f"since {data['since']}" if data["since"] else "all time"
-    lines += [f"{data['incidents']} incidents ({scope}), as of {data['today']}.", ""]
+    count = data["incidents"]
+    lines += [f"{count} incident{'' if count == 1 else 's'} ({scope}), as of {data['today']}.", ""]
     if data["skipped"]:
         lines += [
             f"> [!WARNING]\n> {len(data['skipped'])} records could not be read and are left out "
@@ -37,7 +38,7 @@ def _severity(data: dict[str, Any]) -> list[str]:
     lines = ["## By severity", ""]
     if not data["by_severity"]:
         return [*lines, "No incidents.", ""]
-    lines += ["```mermaid", "pie showData title Incidents by severity"]
+    lines += ["```mermaid", "pie showData", "    title Incidents by severity"]
     lines += [f'    "{mermaid_label(k)}" : {v}' for k, v in data["by_severity"].items()]
     lines += ["```", "", "| Severity | Incidents |", "|---|---|"]
     lines += [f"| {md_inline(k)} | {v} |" for k, v in data["by_severity"].items()]

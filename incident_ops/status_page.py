@@ -30,17 +30,18 @@ from pydantic import ValidationError
 
 from incident_ops.config import CONFIG_FILE, Config, load_config
 from incident_ops.errors import IncidentOpsError
-from incident_ops.model import Incident, Severity
+from incident_ops.model import Incident, PhaseRecord, Severity
 from incident_ops.phases import catalog
 from incident_ops.record_scan import read_fields
 from incident_ops.render import default_templates_dir
 
+RECORD_FILE = "incident.yaml"
 RESULTS_FILE = "results.json"
 COMMUNICATIONS = "communications"
 HISTORY_LIMIT = 50
 _FIELDS = frozenset(
     {"schema_version", "id", "issue", "title", "branch", "severity", "status", "services"}
-    | {"timestamps", "phases"}
+    | {"timestamps"}
 )
 
 ServiceState = Literal["operational", "degraded", "outage"]
@@ -113,20 +114,20 @@ def build_status_page(
 ) -> StatusPage:
     incidents_dir, config = _locate(path)
     records = [
-        r for r in (_read_record(p) for p in sorted(incidents_dir.glob("*/incident.yaml"))) if r
+        r for r in (_read_record(p) for p in sorted(incidents_dir.glob(f"*/{RECORD_FILE}"))) if r
     ]
-    active = [r for r in records if r.status != "resolved"]
+    active = [r for r in records if r[0].status != "resolved"]
     resolved = sorted(
-        (r for r in records if r.status == "resolved"),
-        key=lambda r: _latest(r) or datetime.min.replace(tzinfo=UTC),
+        (r for r in records if r[0].status == "resolved"),
+        key=lambda r: _latest(r[0]) or datetime.min.replace(tzinfo=UTC),
         reverse=True,
     )
-    public_active = [p for p in (_public(r, incidents_dir, config) for r in active) if p]
+    public_active = [p for p in (_public(*r, config) for r in active) if p]
     history: list[PublicIncident] = []
-    for record in resolved:  # newest first, reading results only until the page is full
+    for entry in resolved:  # newest first, reading results only until the page is full
         if len(history) >= history_limit:
             break
-        public = _public(record, incidents_dir, config)
+        public = _public(*entry, config)
         if public:
             history.append(public)
     public_active.sort(
@@ -157,12 +158,24 @@ def _locate(path: Path) -> tuple[Path, Config]:
     return incidents, load_config(root / CONFIG_FILE)
 
 
-def _read_record(path: Path) -> Incident | None:
+def _read_record(path: Path) -> tuple[Incident, Path] | None:
+    """The record and its folder (the folder on disk, never one its `id` names)."""
     try:
         data = read_fields(path.read_text(encoding="utf-8"), _FIELDS)
-        return Incident.model_validate(data)
+        return Incident.model_validate(data), path.parent
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError, ValidationError):
         return None  # `incident-ops validate` reports it; a status page shows what it can
+
+
+def _update_time(folder: Path) -> datetime | None:
+    """When the communications phase last ran: the time of its public update. Read only
+    for the incidents the page shows, since the phase bookkeeping is most of a record."""
+    try:
+        data = read_fields((folder / RECORD_FILE).read_text(encoding="utf-8"), {"phases"})
+        phase = PhaseRecord.model_validate(data.get("phases", {}).get(COMMUNICATIONS))
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, yaml.YAMLError):
+        return None
+    return phase.completed_at
 
 
 def _latest(record: Incident) -> datetime | None:
@@ -170,8 +183,8 @@ def _latest(record: Incident) -> datetime | None:
     return stamps.resolved or stamps.mitigated or stamps.declared or stamps.detected
 
 
-def _public(record: Incident, incidents_dir: Path, config: Config) -> PublicIncident | None:
-    communications = _communications(incidents_dir / record.id / RESULTS_FILE)
+def _public(record: Incident, folder: Path, config: Config) -> PublicIncident | None:
+    communications = _communications(folder / RESULTS_FILE)
     if communications is None:
         return None
     text = communications.get("status_page")
@@ -180,11 +193,8 @@ def _public(record: Incident, incidents_dir: Path, config: Config) -> PublicInci
     if not text.strip():
         return None
     state = str(communications.get("status_page_state") or "")
-    phase = record.phases.get(COMMUNICATIONS)
     update = PublicUpdate(
-        state=_STATE_WORDS.get(state, "Update"),
-        text=text.strip(),
-        at=phase.completed_at if phase else None,
+        state=_STATE_WORDS.get(state, "Update"), text=text.strip(), at=_update_time(folder)
     )
     impact: ServiceState = _IMPACT[record.severity] if record.severity else "degraded"
     active = record.status != "resolved"

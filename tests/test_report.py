@@ -168,7 +168,7 @@ def test_an_unreadable_record_is_skipped_and_named(repo: Path) -> None:
 
 def test_markdown_has_charts_tables_and_escapes_record_text(repo: Path) -> None:
     text = render_markdown(as_json(build_report(repo, today=TODAY)))
-    assert "```mermaid\npie showData title Incidents by severity\n" in text
+    assert "```mermaid\npie showData\n    title Incidents by severity\n" in text
     assert '    "P0" : 1' in text
     assert 'x-axis ["2026-03", "2026-04"]' in text and "bar [2, 1]" in text
     assert "| MTTA | declared → acknowledged | 2 | 7 min | 9 min |" in text

@@ -139,6 +139,15 @@ def test_a_mitigated_incident_shows_as_degraded(repo: Path) -> None:
     assert {s.name: s.state for s in page.services}["Booking"] == "degraded"
 
 
+def test_results_are_read_from_the_records_own_folder(repo: Path) -> None:
+    # A record's id is data: it must not point the page at another folder's results.
+    path = repo / "incidents" / "2026-05-12-1-case" / "incident.yaml"
+    text = path.read_text().replace("id: 2026-05-12-1-case", "id: ../2026-05-12-3-case")
+    path.write_text(text)
+    page = build_status_page(repo, now=NOW)
+    assert [u.text for i in page.active for u in i.updates] == [PUBLIC_UPDATE]
+
+
 def test_nothing_internal_or_held_back_reaches_the_site(site: Path) -> None:
     for path in site.iterdir():
         text = path.read_text(encoding="utf-8")

@@ -97,6 +97,65 @@ Background jobs need indicators of their own, not only the API in front of them.
 """
 
 
+# The SRE book's layout: bold labels instead of headings, lessons nested under one heading.
+LABELLED_LAYOUT = """\
+# Postmortem: image uploads rejected
+
+**Summary:** Uploads of photos larger than 4 MB failed for 52 minutes.
+
+**Impact:** For 52 minutes about 9,300 users saw failed uploads; 21,000 requests failed;
+no revenue impact; 14% of the monthly error budget.
+
+**Root cause:** The upload proxy's body-size limit was lowered to 4 MB in a config refactor.
+
+**Trigger:** The refactored proxy config rolled out to every region at once.
+
+**Contributing factors:** No test sends a large upload through the proxy.
+
+**Resolution:** The previous proxy config was restored region by region.
+
+**Detection:** The upload error-rate alert paged the on-call 6 minutes after the rollout.
+
+## Five whys
+
+1. Why did uploads fail? The proxy rejected bodies over 4 MB.
+2. Why? The refactor changed the default size limit.
+3. Why was it not caught? No test covers large uploads through the proxy.
+
+## Action items
+
+| Action | Type | Priority | Owner | Due date |
+|---|---|---|---|---|
+| Add a large-upload test to the proxy pipeline | detect | P1 | edge-team | 2026-06-10 |
+
+## Lessons learned
+
+### What went well
+
+- The alert fired within minutes.
+
+### What went wrong
+
+- The rollout reached every region at once.
+
+### Where we got lucky
+
+- Traffic was at its daily low.
+
+## Timeline
+
+**2026-05-20** (UTC)
+
+- 09:12 Proxy config rolled out
+- 09:18 Upload error-rate alert fires
+- 10:04 Previous config restored
+
+## Supporting information
+
+- [Upload errors dashboard](https://dashboards.example/uploads)
+"""
+
+
 def errors(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.level == "error"]
 
@@ -146,6 +205,16 @@ def test_the_cli_passes_the_example_by_default() -> None:
 
 def test_another_teams_layout_is_recognised(tmp_path: Path) -> None:
     assert check(OTHER_LAYOUT, tmp_path) == []
+
+
+def test_bold_labels_work_as_headings(tmp_path: Path) -> None:
+    assert check(LABELLED_LAYOUT, tmp_path) == []
+    detection = "**Detection:** The upload error-rate alert paged the on-call 6 minutes after"
+    text = LABELLED_LAYOUT.replace(detection + " the rollout.", "**Detection:** TBD")
+    findings = errors(check(text, tmp_path))
+    assert [(f.line, f.message) for f in findings] == [
+        (line_of(text, "**Detection:**"), "section Detection is empty")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -278,6 +347,10 @@ def test_blameful_language_is_an_error_on_its_line_with_a_rewording(
         "Because nginx failed to validate the certificate, clients saw errors.",
         "Timeouts caused retries, and retries caused more load.",
         "The alert would have fired sooner with a shorter window.",
+        "Because the operator pod restarted, reconciliation stalled.",
+        "This is a blame-free review.",
+        "User errors (4xx) rose to 3% and lazy loading delayed the page.",
+        "The config change was responsible for the outage.",
     ],
 )
 def test_systems_language_is_not_flagged(sentence: str) -> None:

@@ -25,6 +25,7 @@ from incident_ops.config import CONFIG_FILE, PERMISSION_RANK, Config, parse_conf
 from incident_ops.context import IncidentContext
 from incident_ops.evidence.collect import build_digest
 from incident_ops.evidence.digest import Digest
+from incident_ops.findings import Finding
 from incident_ops.forge.base import Comment, Forge, Issue, PullRequest
 from incident_ops.history import load_past_incidents
 from incident_ops.model import (
@@ -39,10 +40,12 @@ from incident_ops.phases import BY_ID, PHASES, READS_RECORD, STAGES, Phase, moni
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.record_view import record_view
 from incident_ops.pipeline import Completion, run_phases
+from incident_ops.postmortem_check import check_postmortem
 from incident_ops.publish.publisher import Publisher, redact_data
 from incident_ops.publish.redact import redact
 from incident_ops.render import default_templates_dir, render
 from incident_ops.result_cache import ResultCache
+from incident_ops.validate import check_record
 
 MARKER_STATUS = "<!-- incident-ops:status -->"
 MARKER_REPLY = "<!-- incident-ops:reply:{} -->"
@@ -593,6 +596,18 @@ class _Run:
             self.forge.request_reviewers(self.record.pull_request.number, wanted)
             self.record.reviewers_requested += wanted
 
+    def _quality_gate(self) -> list[Finding]:
+        """The postmortem checked as `incident-ops validate` would, before it is proposed:
+        the PR gets no CI run of its own when the workflow's token opens it."""
+        if "postmortem" not in self.outputs:
+            return []
+        path = f"{self.folder}/postmortem.md"
+        people = {self.issue.author, *(c.author for c in self.comments if not c.author_is_bot)}
+        findings = check_postmortem(
+            self._postmortem(), path, people=people, systems=self.config.services
+        )
+        return findings + check_record(self._record_yaml(), f"{self.folder}/incident.yaml")
+
     def _upsert_pull_request(self) -> None:
         postmortem = self.outputs.get("postmortem")
         pr = self.publisher.upsert_pull_request(
@@ -605,6 +620,7 @@ class _Run:
                 postmortem=postmortem,
                 folder=self.folder,
                 issue=self.issue,
+                findings=self._quality_gate(),
             ),
             draft=self.record.status != "resolved" and not self.record.finalised,
         )
