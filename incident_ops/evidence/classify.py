@@ -36,7 +36,7 @@ _EXTERNAL_WORDS = re.compile(
     r"\b(third[- ]party|vendor|provider|upstream provider|partner api)\b", re.I
 )
 _INFRA_WORDS = re.compile(
-    r"no space left|disk ?pressure|filesystem|out of disk|disk full|node ?not ?ready|"
+    r"no space left|disk ?pressure|filesystem|out of disk|disk full|\bdisks?\b|node ?not ?ready|"
     r"\bevict\w*|kernel|hardware|network partition|dns resolution|packet loss|"
     r"certificate (?:has )?expired|volume|inode",
     re.I,
@@ -46,7 +46,7 @@ _INFRA_ALERT = re.compile(
 )
 _SLOW_WORDS = re.compile(
     r"\b(slow\w*|latency|p9\d|timeouts?|timing out|time out|takes? forever|spins?|sluggish|"
-    r"lag\w*|seconds?)\b",
+    r"lag\w*|seconds?|delay\w*|late|backlog\w*)\b",
     re.I,
 )
 _DOWN_WORDS = re.compile(
@@ -103,6 +103,8 @@ def classify(bundle: Bundle, root: RootCauseCandidate) -> TypeAssessment:
         if _DATA_WORDS.search(text) or "reconcil" in text.lower():
             data.add(1.5, f"alert {alert.name[:60]} ({alert.evidence})")
     _count_words(_DATA_WORDS, bundle, data, 1.0, 4.0)
+    _count_words(_INFRA_WORDS, bundle, infra, 2.0, 4.0)
+    _third_party_named_failing(bundle, external)
     _count_words(_EXTERNAL_WORDS, bundle, external, 0.5, 1.0)
     _count_words(_SLOW_WORDS, bundle, slow, 0.75, 3.0)
     _count_words(_DOWN_WORDS, bundle, down, 0.75, 3.0)
@@ -111,6 +113,29 @@ def classify(bundle: Bundle, root: RootCauseCandidate) -> TypeAssessment:
         external.add(4.0, f"the fault began at {root.service}, a third party")
     chosen, score = _decide(security, data, external, infra, slow, down)
     return TypeAssessment(type=chosen, reasons=score.reasons[:5] or ["insufficient evidence"])
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_HEDGED = re.compile(r"\?\s*$|\b(maybe|might|perhaps|not sure|could it|wonder)\b", re.I)
+
+
+def _third_party_named_failing(bundle: Bundle, external: _Score) -> None:
+    """A report that states a third party (a catalog service marked external) is failing
+    or slow points at a disruption outside our systems; a question or a guess does not."""
+    for item in bundle.texts:
+        for sentence in _SENTENCE.findall(_QUOTED.sub(" ", f"{item.title}. {item.text}")):
+            if _HEDGED.search(sentence):
+                continue
+            if not (_DOWN_WORDS.search(sentence) or _SLOW_WORDS.search(sentence)):
+                continue
+            for mention in bundle.catalog.mentions(sentence):
+                if bundle.catalog.is_external(mention.service):
+                    external.add(
+                        4.0,
+                        f"the report says {mention.service}, a third party, is failing "
+                        f"({item.evidence})",
+                    )
+                    return
 
 
 def _observed(bundle: Bundle, data: _Score, infra: _Score, slow: _Score, down: _Score) -> None:

@@ -41,7 +41,8 @@ _OBSERVATION = re.compile(
 _PROBLEM = re.compile(
     r"\b(fail\w*|errors?|erroring|down|outage|can(?:no|')t|cannot|unable|unavailable|slow\w*|"
     r"time[sd]? ?out|timing out|broken|crash\w*|stuck|hang\w*|wrong|missing|incorrect|"
-    r"not (?:load\w*|work\w*|respond\w*|showing|available)|5\d\d|5xx|degraded|spik\w+|typo)\b",
+    r"not (?:load\w*|work\w*|respond\w*|showing|available)|5\d\d|5xx|degraded|spik\w+|typo|"
+    r"delay\w*|late|backlog\w*|growing|piling up|full|exhaust\w*|leak\w*)\b",
     re.IGNORECASE,
 )
 _CLAUSE_STOP = re.compile(r"[;:]|\bbut\b|\bwhile\b|\bwhereas\b|\bexcept\b|\bonly\b", re.I)
