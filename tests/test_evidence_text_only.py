@@ -48,8 +48,8 @@ CATALOG = Config(
             "orders-pg",
         ),
         (
-            "Logins sluggish",
-            "Logins feel slow this morning, maybe Okta? Not sure, could just be us.",
+            "Login slow",
+            "Login feels slow this morning, maybe Okta? Not sure, could just be us.",
             "performance-degradation",
             "identity",
         ),
