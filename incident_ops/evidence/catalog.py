@@ -49,7 +49,8 @@ class Catalog:
         if not terms:
             return None
         alternation = "|".join(re.escape(term).replace(r"\ ", r"[\s_-]+") for term in terms)
-        return re.compile(rf"(?<![{_WORD}])(?:{alternation})(?![{_WORD}])", re.IGNORECASE)
+        # a plural ("logins", "the databases") names the same service
+        return re.compile(rf"(?<![{_WORD}])(?:{alternation})(?:e?s)?(?![{_WORD}])", re.IGNORECASE)
 
     def mentions(self, text: str) -> list[Mention]:
         """Every catalog name or alias in `text`, longest match first at each position."""
@@ -58,7 +59,11 @@ class Catalog:
             return []
         found = []
         for match in pattern.finditer(text):
-            service = self._normal.get(_normalise(match.group(0)))
+            text = match.group(0)
+            service = self._normal.get(_normalise(text))
+            for suffix in ("s", "es"):
+                if service is None and text.lower().endswith(suffix):
+                    service = self._normal.get(_normalise(text[: -len(suffix)]))
             if service:
                 found.append(Mention(service, match.start(), match.end(), match.group(0)))
         return found
