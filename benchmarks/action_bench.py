@@ -4,22 +4,21 @@ run on the same repository, each counted by the requests GitHub saw."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
-
-from incident_ops.config import CONFIG_FILE, parse_config
-from incident_ops.scenario import load_scenario
-from tests.anthropic_double.server import DEFAULT_API_KEY
+from typing import Any
 
 from benchmarks.action_process import ProcessRun, actions_environment, run_action
 from benchmarks.figures import (
     GraphFigures,
+    Milestones,
     TokenFigures,
     first_request_at,
     first_triage,
     graph_figures,
+    milestones,
     model_calls,
     token_figures,
 )
@@ -31,6 +30,9 @@ from benchmarks.incident_setup import (
     schedule_event,
 )
 from benchmarks.timed_doubles import TimedGitHubDouble, TimedMessagesDouble
+from incident_ops.config import CONFIG_FILE, parse_config
+from incident_ops.scenario import load_scenario
+from tests.anthropic_double.server import DEFAULT_API_KEY
 
 
 class BenchmarkError(RuntimeError):
@@ -55,6 +57,7 @@ class Trial:
     github_writes: int
     graph: GraphFigures
     tokens: TokenFigures
+    milestones: Milestones
     command: FollowUp | None = None
     cadence: FollowUp | None = None
 
@@ -64,23 +67,36 @@ class Trial:
 
 
 @contextmanager
-def _doubles(incident: FiledIncident) -> Iterator[tuple[TimedGitHubDouble, TimedMessagesDouble]]:
-    github = TimedGitHubDouble(incident.repo).start()
+def _doubles(
+    incident: FiledIncident, github_latency_s: float
+) -> Iterator[tuple[TimedGitHubDouble, TimedMessagesDouble]]:
+    github = TimedGitHubDouble(incident.repo, latency_s=github_latency_s)
+    messages = TimedMessagesDouble()
+    github.start()
     try:
-        with TimedMessagesDouble() as messages:
+        messages.start()
+        try:
             yield github, messages
+        finally:
+            messages.stop()
     finally:
         github.stop()
 
 
 def respond_trial(
-    scenario: Path, workdir: Path, latency_s: float, *, follow_ups: bool = False
+    scenario: Path,
+    workdir: Path,
+    latency_s: float,
+    *,
+    follow_ups: bool = False,
+    github_latency_s: float = 0.0,
 ) -> Trial:
-    """Time the first run on a labelled incident with every model answer `latency_s` late."""
+    """Time the first run on a labelled incident with every model answer `latency_s` late
+    (and every GitHub answer `github_latency_s` late)."""
     incident = file_incident(scenario)
     loaded = load_scenario(scenario)
     prices = parse_config(loaded.config_text or "", CONFIG_FILE).prices
-    with _doubles(incident) as (github, messages):
+    with _doubles(incident, github_latency_s) as (github, messages):
         if latency_s > 0:
             messages.slow(latency_s, times=None)
 
@@ -117,6 +133,7 @@ def respond_trial(
             github_writes=sum(1 for entry in github.log if entry.is_write),
             graph=graph_figures(calls, github, run.started),
             tokens=token_figures(calls, prices),
+            milestones=milestones(calls, github, run.started, run.ended),
         )
         if not follow_ups:
             return trial

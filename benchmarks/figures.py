@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.phase_graph import critical_path, sequential
+from benchmarks.timed_doubles import Span, TimedGitHubDouble, TimedMessagesDouble
 from incident_ops.agents.pricing import cost_usd, price_for
 from incident_ops.config import Price
 from incident_ops.model import Usage
@@ -15,9 +17,6 @@ from incident_ops.phases import BY_ID
 from incident_ops.usecases.respond import MARKER_STATUS
 from tests.anthropic_double.measure import phase_of
 from tests.github_double.server import LoggedRequest
-
-from benchmarks.phase_graph import critical_path, sequential
-from benchmarks.timed_doubles import Span, TimedGitHubDouble, TimedMessagesDouble
 
 # The status comment's severity row once triage has answered ("not yet assessed" before).
 _SEVERITY_ROW = re.compile(r"\*\*Severity\*\*\s*\|\s*P[0-4]\b")
@@ -119,7 +118,9 @@ def token_figures(calls: list[ModelCall], prices: Mapping[str, Price]) -> TokenF
         figures.cost_usd += cost_usd(usage, price_for(call.model, prices))
         if call.phase in BY_ID and BY_ID[call.phase].number > 1:
             figures.later_input += (
-                usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+                usage.input_tokens
+                + usage.cache_creation_input_tokens
+                + usage.cache_read_input_tokens
             )
             figures.later_cache_read += usage.cache_read_input_tokens
     figures.cost_usd = round(figures.cost_usd, 6)
@@ -202,9 +203,7 @@ def realised_chain(
         previous = max(needs, key=lambda need: spans[need].end, default=None)
         ready = spans[previous].end if previous else process_start
         start = spans[current].start
-        served = [
-            entry for entry in github.log if ready <= github.span(entry).start <= start
-        ]
+        served = [entry for entry in github.log if ready <= github.span(entry).start <= start]
         chain.append(
             Wait(
                 phase=current,
@@ -225,3 +224,46 @@ def max_overlap(spans: list[Span]) -> int:
         running += step
         peak = max(peak, running)
     return peak
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """The first answer's path and the run's tail, in seconds since the process start."""
+
+    first_request_s: float | None
+    triage_asked_s: float | None
+    triage_answered_s: float | None
+    triage_comment_s: float | None
+    requests_before_triage_asked: int
+    requests_between_answer_and_comment: int
+    last_answer_s: float | None
+    last_request_s: float | None
+    exit_s: float
+
+
+def milestones(
+    calls: list[ModelCall], github: TimedGitHubDouble, process_start: float, process_end: float
+) -> Milestones:
+    def since(at: float | None) -> float | None:
+        return None if at is None else at - process_start
+
+    triage = phase_spans(calls).get("triage")
+    comment = first_triage(github)
+    starts = [github.span(entry).start for entry in github.log]
+    ends = [github.span(entry).end for entry in github.log]
+    between = (
+        sum(1 for s in starts if triage.end <= s and s <= comment.start)
+        if triage and comment
+        else 0
+    )
+    return Milestones(
+        first_request_s=since(min(starts, default=None)),
+        triage_asked_s=since(triage.start if triage else None),
+        triage_answered_s=since(triage.end if triage else None),
+        triage_comment_s=since(comment.end if comment else None),
+        requests_before_triage_asked=sum(1 for s in starts if triage and s < triage.start),
+        requests_between_answer_and_comment=between,
+        last_answer_s=since(max((c.span.end for c in calls), default=None)),
+        last_request_s=since(max(ends, default=None)),
+        exit_s=process_end - process_start,
+    )

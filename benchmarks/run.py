@@ -32,13 +32,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--scenario", type=Path, default=DEFAULT_SCENARIO, help="the incident to work"
     )
     parser.add_argument("--install", action="store_true", help="also time installs (slow)")
-    parser.add_argument(
-        "--skip-report", action="store_true", help="leave out the report figures"
-    )
+    parser.add_argument("--skip-report", action="store_true", help="leave out the report figures")
     parser.add_argument("--help-runs", type=int, default=5, help="runs of --help (median)")
+    parser.add_argument(
+        "--github-latency",
+        type=float,
+        default=0.0,
+        help="simulated seconds per GitHub answer (default 0: the tool's own cost)",
+    )
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.help_runs < 1 or args.latency < 0:
-        parser.error("--repeat and --help-runs must be at least 1, --latency not negative")
+    if args.repeat < 1 or args.help_runs < 1 or min(args.latency, args.github_latency) < 0:
+        parser.error("--repeat and --help-runs must be at least 1, latencies not negative")
     return args
 
 
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         install=args.install,
         report=not args.skip_report,
         help_runs=args.help_runs,
+        github_latency_s=args.github_latency,
     )
     results = run_suite(settings, progress=lambda text: print(text, file=sys.stderr, flush=True))
     if args.json:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks import machine
 from benchmarks.action_bench import Trial, respond_trial
+from benchmarks.figures import Milestones
 from benchmarks.report_figures import report_figures
 from benchmarks.startup_bench import help_seconds
 
@@ -55,6 +56,7 @@ class Settings:
     install: bool = False
     report: bool = True
     help_runs: int = 5
+    github_latency_s: float = 0.0
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Results:
         return {
             **self.figures,
             "latency_s": self.settings.latency_s,
+            "github_latency_s": self.settings.github_latency_s,
             "repeat": self.settings.repeat,
             "scenario": self.settings.scenario.name,
             "machine": self.machine,
@@ -96,14 +99,25 @@ def run_suite(settings: Settings, progress: Callable[[str], None]) -> Results:
             workdir = Path(temp) / f"run-{n}"
             slow.append(
                 respond_trial(
-                    settings.scenario, workdir / "slow", settings.latency_s, follow_ups=True
+                    settings.scenario,
+                    workdir / "slow",
+                    settings.latency_s,
+                    follow_ups=True,
+                    github_latency_s=settings.github_latency_s,
                 )
             )
             if settings.latency_s == 0:
                 quick.append(slow[-1])  # the same measurement: no need to run it twice
                 continue
             progress(f"repeat {n + 1}/{settings.repeat}: action at 0 s")
-            quick.append(respond_trial(settings.scenario, workdir / "quick", 0.0))
+            quick.append(
+                respond_trial(
+                    settings.scenario,
+                    workdir / "quick",
+                    0.0,
+                    github_latency_s=settings.github_latency_s,
+                )
+            )
     _action_figures(results, slow, quick)
     progress("incident-ops --help")
     results.figures["help_s"] = help_seconds(settings.help_runs)
@@ -165,6 +179,8 @@ def _action_figures(results: Results, slow: list[Trial], quick: list[Trial]) -> 
         model_calls_cadence=median(slow, lambda t: t.cadence and t.cadence.model_calls),
         command_run_s=median(slow, lambda t: t.command and t.command.wall_s),
         cadence_run_s=median(slow, lambda t: t.cadence and t.cadence.wall_s),
+        first_answer_path=_path(slow),
+        first_answer_path_zero_latency=_path(quick),
         waits_on_longest_chain=[
             {
                 "phase": w.phase,
@@ -176,6 +192,12 @@ def _action_figures(results: Results, slow: list[Trial], quick: list[Trial]) -> 
             for w in typical.graph.chain
         ],
     )
+
+
+def _path(trials: list[Trial]) -> dict[str, Any]:
+    """Medians of each milestone of the first answer and of the run's end."""
+    values = [asdict(trial.milestones) for trial in trials]
+    return {name: median([v[name] for v in values]) for name in Milestones.__dataclass_fields__}
 
 
 def _install_figures(results: Results) -> None:

@@ -65,9 +65,32 @@ def render(results: Results, command: str) -> str:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines += ["", *_cpu(results), *_chain(results), "", *_machine(results)]
+    lines += ["", *_first_answer(results), *_cpu(results), *_chain(results)]
+    lines += ["", *_machine(results)]
     lines += [f"note: {note}" for note in results.notes]
     return "\n".join(lines)
+
+
+def _first_answer(results: Results) -> list[str]:
+    """The milestones of the first answer and of the run's end (seconds from start)."""
+    lines = []
+    for label, key in (
+        (f"at {results.settings.latency_s:g} s", "first_answer_path"),
+        ("at 0 s", "first_answer_path_zero_latency"),
+    ):
+        p = results.details.get(key) or {}
+        if p.get("exit_s") is None:
+            continue
+        at = {name: "-" if v is None else f"{v:.2f}" for name, v in p.items()}
+        lines.append(
+            f"first answer {label}: first GitHub request {at['first_request_s']} s; triage "
+            f"asked {at['triage_asked_s']} s (after {p.get('requests_before_triage_asked')} "
+            f"GitHub requests), answered {at['triage_answered_s']} s; status comment "
+            f"{at['triage_comment_s']} s (after {p.get('requests_between_answer_and_comment')} "
+            f"more); last model answer {at['last_answer_s']} s, last GitHub request "
+            f"{at['last_request_s']} s, exit {at['exit_s']} s"
+        )
+    return [*lines, ""] if lines else []
 
 
 def _cpu(results: Results) -> list[str]:
@@ -106,6 +129,8 @@ def _machine(results: Results) -> list[str]:
     s = results.settings
     return [
         f"machine: {m.get('cpus')} CPUs, {m.get('cpu_model')}, Python {m.get('python')}, "
-        f"load {m.get('load_average_1m')} -> {m.get('load_average_1m_end')}; scenario {s.scenario.name}, simulated model "
-        f"latency {s.latency_s:g} s, medians of {s.repeat} runs"
+        f"load {m.get('load_average_1m')} -> {m.get('load_average_1m_end')}; "
+        f"scenario {s.scenario.name}, simulated model "
+        f"latency {s.latency_s:g} s, GitHub latency {s.github_latency_s:g} s, medians of "
+        f"{s.repeat} runs"
     ]

@@ -47,15 +47,19 @@ class TimedGitHubDouble(GitHubDouble):
     """A GitHub double that remembers when each logged request arrived and was answered.
 
     Arrival is stamped when the double first looks at a request (its fault check) on the
-    handler thread, answering when the request is logged on that same thread.
+    handler thread, answering when the request is logged on that same thread. With
+    `latency_s` every answer is held that long, as a slower network would.
     """
 
     spans: dict[int, Span] = field(default_factory=dict)
     watched_pid: int | None = None  # the client process whose CPU each span notes
+    latency_s: float = 0.0  # held before each answer, like a round trip to github.com
     _arrivals: threading.local = field(default_factory=threading.local)
 
     def _take_fault(self, method: str, path: str) -> Any:
         self._arrivals.at = time.time()
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
         return super()._take_fault(method, path)
 
     def _record(self, entry: LoggedRequest, response: Response | None) -> None:

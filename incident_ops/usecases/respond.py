@@ -486,18 +486,7 @@ class _Run:
         self.record.usage = total
 
     def _publish_status(self) -> None:
-        labels = self.config.labels
-        wanted = live.wanted_labels(self.record, self.config)
-        prefixes = [labels.severity_prefix, labels.type_prefix, labels.status_prefix]
-        missing = [name for name in wanted if name not in self.issue.labels]
-        if missing:
-            self.publisher.ensure_labels(live.label_definitions(self.config, missing))
-        self.publisher.set_labels(self.number, self.issue.labels, wanted, prefixes)
-        self.issue.labels = [
-            label
-            for label in sorted(set(self.issue.labels) | set(wanted))
-            if label in wanted or not label.startswith(tuple(prefixes))
-        ]
+        # The comment first: it is the answer people are waiting for; labels can follow.
         self.publisher.upsert_comment(
             self.number,
             MARKER_STATUS,
@@ -512,6 +501,18 @@ class _Run:
                 pull_request=self.result.pull_request,
             ),
         )
+        labels = self.config.labels
+        wanted = live.wanted_labels(self.record, self.config)
+        prefixes = [labels.severity_prefix, labels.type_prefix, labels.status_prefix]
+        missing = [name for name in wanted if name not in self.issue.labels]
+        if missing:
+            self.publisher.ensure_labels(live.label_definitions(self.config, missing))
+        self.publisher.set_labels(self.number, self.issue.labels, wanted, prefixes)
+        self.issue.labels = [
+            label
+            for label in sorted(set(self.issue.labels) | set(wanted))
+            if label in wanted or not label.startswith(tuple(prefixes))
+        ]
 
     def _next_update(self) -> datetime | None:
         return next_update_due(self.record, self.config)
