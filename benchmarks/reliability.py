@@ -97,7 +97,7 @@ def smoke_plan() -> Plan:
     return Plan(
         replay_twice=(),
         workbench=(),
-        github_at_once=(quiet,),
+        github_at_once=(),
         crash=(quiet,),
         crash_every=1_000,  # the first write only
         faults=(),

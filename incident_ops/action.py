@@ -97,7 +97,9 @@ def load_config(forge: Forge, path: str = CONFIG_FILE) -> Config:
 def _github_forge(environ: Mapping[str, str], name: str, payload: Mapping[str, Any]) -> Forge:
     from incident_ops.forge.github import GitHubForge
 
-    repository = payload.get("repository") or {}
+    repository = payload.get("repository")
+    if not isinstance(repository, dict):  # an odd or hand-made payload: ask the API instead
+        repository = {}
     # The payload names the default branch: one request fewer than asking for it.
     same_repo = repository.get("full_name") == environ.get("GITHUB_REPOSITORY")
     default_branch = repository.get("default_branch") if same_repo else None

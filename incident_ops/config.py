@@ -88,7 +88,7 @@ class Models(Section):
     phases: dict[str, str] = Field(default_factory=_default_models)
     max_tokens: int = Field(8192, ge=256)
     timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
+    max_retries: int = Field(4, ge=0, le=10)
 
 
 class Price(Section):

@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from incident_ops.publish.redact import redact
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -24,15 +26,20 @@ def default_templates_dir() -> Path:
     return _PACKAGE_DIR.parent / "templates"
 
 
+def _text(value: object) -> str:
+    """Redacted before any escaping: an escaped token (`ghs\\_...`) no longer matches."""
+    return "" if value is None else redact(str(value))
+
+
 def md_cell(value: object) -> str:
     """A value made safe for one markdown table cell."""
-    text = "" if value is None else str(value)
+    text = _text(value)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def md_inline(value: object) -> str:
     """Untrusted text on one line, with markdown and HTML control characters escaped."""
-    text = "" if value is None else str(value)
+    text = _text(value)
     for char in "\\`*_[]<>#|":
         text = text.replace(char, "\\" + char)
     return " ".join(text.split())
@@ -40,13 +47,13 @@ def md_inline(value: object) -> str:
 
 def md_quote(value: object) -> str:
     """Untrusted multi-line text as a blockquote (never a heading or a command)."""
-    text = "" if value is None else str(value)
+    text = _text(value)
     return "\n".join("> " + line.replace("<", "&lt;") for line in text.splitlines() or [""])
 
 
 def mermaid_label(value: object) -> str:
     """Text safe inside a mermaid node label."""
-    text = "" if value is None else str(value)
+    text = _text(value)
     return "".join(ch if ch.isalnum() or ch in " .,:%/-+" else " " for ch in text).strip()
 
 

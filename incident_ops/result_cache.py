@@ -11,6 +11,7 @@ from typing import Any
 from incident_ops.agents.base import PhaseRun
 from incident_ops.model import Usage
 from incident_ops.phases import Phase
+from incident_ops.publish.publisher import redact_data
 
 
 class ResultCache:
@@ -23,7 +24,8 @@ class ResultCache:
     def save(self, phase_id: str, input_hash: str, run: PhaseRun) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = {
-            "output": run.output.model_dump(mode="json"),
+            # the cache is on disk too: nothing unredacted is written anywhere
+            "output": redact_data(run.output.model_dump(mode="json")),
             "backend": run.backend,
             "model": run.model,
             "usage": run.usage.model_dump(),
@@ -34,10 +36,16 @@ class ResultCache:
             json.dump(data, out)
         os.replace(temp, self._path(phase_id, input_hash))
 
-    def load(self, phase: Phase[Any], input_hash: str) -> PhaseRun | None:
+    def load(
+        self, phase: Phase[Any], input_hash: str, *, degraded_ok: bool = True
+    ) -> PhaseRun | None:
+        """The stored run; a degraded one only when `degraded_ok` (a model backend asks
+        again rather than keep an offline stand-in for good)."""
         path = self._path(phase.id, input_hash)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if data["degraded_reason"] and not degraded_ok:
+                return None
             return PhaseRun(
                 output=phase.output.model_validate(data["output"]),
                 backend=data["backend"],

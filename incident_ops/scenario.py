@@ -79,6 +79,15 @@ def load_scenario(folder: Path) -> Scenario:
         path=folder,
         meta=meta,
         body=issue_path.read_text(encoding="utf-8", errors="replace"),
-        config_text=config_path.read_text(encoding="utf-8") if config_path.is_file() else None,
+        config_text=_read_text(config_path) if config_path.is_file() else None,
         evidence=evidence,
     )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            f"{path}: not readable as UTF-8 text ({exc.__class__.__name__})"
+        ) from exc

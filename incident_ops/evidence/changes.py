@@ -18,6 +18,7 @@ from incident_ops.evidence.catalog import Catalog
 from incident_ops.evidence.digest import SuspectChange
 from incident_ops.evidence.records import ChangeEntry
 from incident_ops.evidence.timeparse import iso, parse_time
+from incident_ops.publish.redact import redact  # before any cut: a cut token escapes
 
 COINCIDENT = timedelta(minutes=5)  # metrics are scraped every minute or so: "at onset"
 _CHANGE_KEYS = {"at", "service", "kind", "ref", "summary"}
@@ -70,7 +71,7 @@ def _entry(raw: dict[str, Any], evidence: str, catalog: Catalog) -> ChangeEntry:
         kind=text("kind") or "change",
         ref=text("ref"),
         author=text("author") or None,
-        summary=summary[:300],
+        summary=redact(summary)[:300],
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from incident_ops.evidence.catalog import Catalog
 from incident_ops.evidence.digest import Alert
 from incident_ops.evidence.timeparse import parse_time
+from incident_ops.publish.redact import redact  # before any cut: a cut token escapes
 
 _SERVICE_LABELS = (
     "service",
@@ -120,7 +121,7 @@ def parse_pagerduty_v3(data: dict[str, Any], evidence: str, catalog: Catalog) ->
     return [
         Alert(
             evidence=evidence,
-            name=title[:200] or "PagerDuty incident",
+            name=redact(title)[:200] or "PagerDuty incident",
             service=catalog.resolve(service_name) or service_from_text(title, catalog),
             severity=priority or None,
             status=_text(body.get("status")) or "triggered",
@@ -154,7 +155,7 @@ def parse_pagerduty_events(data: dict[str, Any], evidence: str, catalog: Catalog
     return [
         Alert(
             evidence=evidence,
-            name=summary[:200] or _text(data.get("dedup_key")) or "PagerDuty event",
+            name=redact(summary)[:200] or _text(data.get("dedup_key")) or "PagerDuty event",
             service=service or service_from_text(summary, catalog),
             severity=_text(payload.get("severity")) or None,
             status={"trigger": "firing", "resolve": "resolved"}.get(action, action),
@@ -179,7 +180,7 @@ def parse_opsgenie(data: dict[str, Any], evidence: str, catalog: Catalog) -> lis
     return [
         Alert(
             evidence=evidence,
-            name=message[:200] or "Opsgenie alert",
+            name=redact(message)[:200] or "Opsgenie alert",
             service=service or service_from_text(f"{message} {description}", catalog),
             severity=_text(alert.get("priority")) or None,
             status="resolved" if action in ("close", "delete") else "firing",
@@ -206,7 +207,7 @@ def parse_sentry(data: dict[str, Any], evidence: str, catalog: Catalog) -> list[
     return [
         Alert(
             evidence=evidence,
-            name=title[:200] or rule or "Sentry issue",
+            name=redact(title)[:200] or rule or "Sentry issue",
             service=service or service_from_text(f"{rule} {title}", catalog),
             severity=_text(event.get("level")) or None,
             status=_text(data.get("action")) or "triggered",
@@ -231,7 +232,7 @@ def parse_datadog(data: dict[str, Any], evidence: str, catalog: Catalog) -> list
     return [
         Alert(
             evidence=evidence,
-            name=title[:200] or "Datadog event",
+            name=redact(title)[:200] or "Datadog event",
             service=service_from_text(f"{title} {body}", catalog),
             severity=None,
             status="resolved" if status in ("recovered", "resolved") else "firing",

@@ -178,5 +178,5 @@ def impact_facts(bundle: Bundle) -> list[str]:
         if (_NUMBER.search(text) and "%" in text) or re.search(
             r"\d+\s+(?:of|distinct|orders|users)", text
         ):
-            facts.append(f'"{text[:200]}" ({alert.evidence})')
+            facts.append(f'"{redact(text)[:200]}" ({alert.evidence})')
     return list(dict.fromkeys(facts))[:MAX_IMPACT_FACTS]

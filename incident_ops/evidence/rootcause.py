@@ -14,6 +14,7 @@ from incident_ops.evidence.bundle import Bundle
 from incident_ops.evidence.digest import RootCauseCandidate, ServiceHit, SuspectChange
 from incident_ops.evidence.timeparse import iso
 from incident_ops.evidence.traces import deepest_failing_service
+from incident_ops.publish.redact import redact  # before any cut: a cut token escapes
 
 STRONG_CHANGE = 0.5
 
@@ -53,7 +54,7 @@ def find_root_cause(
         confidence += 0.25
         reasons.append(
             f"{top_change.kind} {top_change.ref} to {chosen} at {iso(top_change.at)}: "
-            f"{top_change.summary[:160]} ({top_change.evidence})"
+            f"{redact(top_change.summary)[:160]} ({top_change.evidence})"
         )
     hit = next(h for h in services if h.service == chosen)
     reasons.extend(hit.reasons[:3])
@@ -112,8 +113,8 @@ def _summary(service: str, change: SuspectChange | None, findings: list[str]) ->
     parts = [f"The fault most likely began in {service}."]
     if change:
         parts.append(
-            f"It follows {change.kind} {change.ref} ({change.summary[:160]}) at {iso(change.at)} "
-            f"({change.evidence})."
+            f"It follows {change.kind} {change.ref} ({redact(change.summary)[:160]}) "
+            f"at {iso(change.at)} ({change.evidence})."
         )
     if findings:
         parts.append("Observed: " + "; ".join(findings[:3]) + ".")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_ops.forge.base import Comment, Forge, Issue, Label, PullRequest
+from incident_ops.publish.markdown_links import LinkPolicy, defang_links
 from incident_ops.publish.markdown_text import (
     neutralise_closing_keywords,
     neutralise_mentions,
@@ -37,6 +38,26 @@ def redact_data(value: Any) -> Any:
     return value
 
 
+def inert_data(value: Any, allowed_mentions: Iterable[str], allowed_hosts: Iterable[str]) -> Any:
+    """Data (the record, phase results) as published: redacted, and every string made
+    inert the way comments are: mentions that do not notify, links outside the allowed
+    hosts defanged, hidden characters removed."""
+    policy = LinkPolicy.of(allowed_hosts)
+    mentions = tuple(allowed_mentions)
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            text = remove_invisible(redact(item))
+            return defang_links(neutralise_mentions(text, mentions), policy)
+        if isinstance(item, dict):
+            return {key: clean(inner) for key, inner in item.items()}
+        if isinstance(item, list | tuple):
+            return [clean(inner) for inner in item]
+        return item
+
+    return clean(value)
+
+
 @dataclass
 class Publisher:
     forge: Forge
@@ -49,6 +70,9 @@ class Publisher:
     pull_request: PullRequest | None = None  # the last one seen, so it is looked up once
 
     # --- preparing text ------------------------------------------------------------
+    def data(self, value: Any) -> Any:
+        return inert_data(value, self.allowed_mentions, self.allowed_link_hosts)
+
     def markdown(self, text: str, limit: int = COMMENT_LIMIT) -> str:
         return sanitise_markdown(
             redact(text),

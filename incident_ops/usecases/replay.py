@@ -18,6 +18,7 @@ from incident_ops.agents.base import Backend
 from incident_ops.cadence import next_update_due
 from incident_ops.config import CONFIG_FILE, Config
 from incident_ops.forge.local import LocalForge
+from incident_ops.publish.publisher import redact_data
 from incident_ops.scenario import Scenario
 from incident_ops.usecases.respond import Progress, RespondResult, redacted, respond
 
@@ -80,7 +81,8 @@ def replay(
         if index < known:
             continue  # already delivered by an earlier replay into this repository
         forge.add_comment(issue_number, comment.author, comment.body, created_at=comment.at)
-        say(f"[{comment.at:%H:%M}] @{comment.author}: {comment.body.splitlines()[0][:90]}")
+        first_line = (comment.body.strip().splitlines() or [""])[0]
+        say(f"[{comment.at:%H:%M}] @{comment.author}: {first_line[:90]}")
         result = work()
     if known >= len(meta.comments) and meta.comments:
         result = work()
@@ -130,19 +132,22 @@ def outcome_json(outcome: ReplayOutcome) -> dict[str, Any]:
     """The replay JSON contract (scenarios README)."""
     incident = outcome.result.incident
     pr = outcome.result.pull_request
-    return {
-        "incident": {
-            "issue": incident.issue,
-            "status": incident.status,
-            "severity": incident.severity,
-            "type": incident.type,
-            "services": incident.services,
-            "root_cause": incident.root_cause.model_dump(mode="json"),
-            "id": incident.id,
-            "action_items": [item.model_dump(mode="json") for item in incident.action_items],
-        },
-        "pull_request": {"number": pr.number, "title": pr.title} if pr else None,
-        "files": outcome.result.files,
-        "branch": incident.branch,
-        "repository": str(outcome.repository),
-    }
+    payload: dict[str, Any] = redact_data(
+        {
+            "incident": {
+                "issue": incident.issue,
+                "status": incident.status,
+                "severity": incident.severity,
+                "type": incident.type,
+                "services": incident.services,
+                "root_cause": incident.root_cause.model_dump(mode="json"),
+                "id": incident.id,
+                "action_items": [item.model_dump(mode="json") for item in incident.action_items],
+            },
+            "pull_request": {"number": pr.number, "title": pr.title} if pr else None,
+            "files": outcome.result.files,
+            "branch": incident.branch,
+            "repository": str(outcome.repository),
+        }
+    )
+    return payload

@@ -41,7 +41,7 @@ from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.record_view import record_view
 from incident_ops.pipeline import Completion, run_phases
 from incident_ops.postmortem_check import check_postmortem
-from incident_ops.publish.publisher import Publisher, redact_data
+from incident_ops.publish.publisher import Publisher
 from incident_ops.publish.redact import redact
 from incident_ops.render import default_templates_dir, render
 from incident_ops.result_cache import ResultCache
@@ -288,7 +288,13 @@ class _Run:
     def _lookup(self, phase: Phase[Any], input_hash: str) -> PhaseRun | None:
         """A result for unchanged inputs: from the branch, else from the local cache."""
         hit = self.stored.get(phase.id)
-        if hit is not None and hit[0] == input_hash:
+        state = self.record.phases.get(phase.id)
+        retry = self.backend.name != "offline"  # an offline stand-in is asked for again
+        if (
+            hit is not None
+            and hit[0] == input_hash
+            and not (retry and state is not None and state.degraded_reason)
+        ):
             try:
                 output = phase.output.model_validate(hit[1])
             except ValueError:
@@ -302,7 +308,9 @@ class _Run:
                     usage=state.usage,
                     degraded_reason=state.degraded_reason,
                 )
-        return self.cache.load(phase, input_hash) if self.cache is not None else None
+        if self.cache is None:
+            return None
+        return self.cache.load(phase, input_hash, degraded_ok=not retry)
 
     def _extra_input(self, phase: Phase[Any]) -> str:
         """What a phase reads besides the shared context and its handoff inputs."""
@@ -315,15 +323,19 @@ class _Run:
         return "\n".join(parts)
 
     def _adjust(self, phase: Phase[Any], output: PhaseOutput) -> PhaseOutput:
-        """People outrank analysis: a severity or type set by command replaces the guess."""
-        if phase.id != "triage":
-            return output
+        """Before any dependant reads a result: people outrank analysis (a severity or type
+        set by command replaces the guess), and the result takes its published form
+        (redacted, links and mentions inert), so what the next phase is handed, what is
+        stored and what a later run reuses are the same and hash the same."""
         update: dict[str, Any] = {}
-        if self.record.severity_source == "command" and self.record.severity:
-            update["severity"] = self.record.severity
-        if self.record.type_source == "command" and self.record.type:
-            update["type"] = self.record.type
-        return output.model_copy(update=update) if update else output
+        if phase.id == "triage":
+            if self.record.severity_source == "command" and self.record.severity:
+                update["severity"] = self.record.severity
+            if self.record.type_source == "command" and self.record.type:
+                update["type"] = self.record.type
+        data = {**output.model_dump(mode="json"), **update}
+        published = phase.output.model_validate(self.publisher.data(data))
+        return output if published == output else published
 
     def _on_complete(self, done: Completion) -> None:
         phase, run = done.phase, done.run
@@ -456,12 +468,12 @@ class _Run:
 
     def _results_json(self) -> str:
         results = {
-            phase.id: redact_data(self.outputs[phase.id].model_dump(mode="json"))
+            phase.id: self.publisher.data(self.outputs[phase.id].model_dump(mode="json"))
             for phase in PHASES
             if phase.id in self.outputs and phase.id in self.record.phases
         }
         # the digest too, so the postmortem can be re-rendered without the evidence
-        results[DIGEST_KEY] = redact_data(self.digest.model_dump(mode="json"))
+        results[DIGEST_KEY] = self.publisher.data(self.digest.model_dump(mode="json"))
         return json.dumps(results, indent=1, sort_keys=True) + "\n"
 
     def _render(self, template: str, **values: Any) -> str:
@@ -634,7 +646,7 @@ class _Run:
     def _record_yaml(self) -> str:
         self._sync_usage()
         self.record.success = success_criteria(self.record, self.config, self.clock())
-        return records.dump_record(redact_data(self.record.model_dump(mode="json")))
+        return records.dump_record(self.publisher.data(self.record.model_dump(mode="json")))
 
     def _publish_record_if_changed(self) -> None:
         """Commit the record, the postmortem (it renders the timeline) and any re-analysis."""

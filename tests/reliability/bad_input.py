@@ -19,6 +19,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from tests.reliability import sandbox
 from tests.reliability.end_state import consistency_problems, end_state
 
 BASE = "09-confirmation-email-typo"  # no evidence, no comments: the cheapest full run
-EVIDENCE_BASE = "01-checkout-5xx-after-deploy"  # real evidence to break
+EVIDENCE_BASE = "08-uk-prices-wrong-currency-symbol"  # real evidence (a log, changes)
 Expect = Literal["ok", "refused", "either"]
 
 
@@ -54,6 +55,7 @@ class BadInput:
     expect: Expect = "either"
     names: str = ""  # a refusal's message must contain this (a file or field name)
     heavy: bool = False  # a full run on large input: the benchmark's, not the test suite's
+    file: tuple[str, bytes | Callable[[], bytes]] | None = None  # evidence cases: what they add
 
 
 @dataclass
@@ -102,19 +104,56 @@ def title(text: str) -> Callable[[Path], Invocation]:
     return prepare
 
 
-def evidence(name: str, content: bytes | Callable[[], bytes]) -> Callable[[Path], Invocation]:
-    """The evidence scenario with `name` added (or replaced) by `content`."""
+def evidence(*files: tuple[str, bytes | Callable[[], bytes]]) -> Callable[[Path], Invocation]:
+    """The evidence scenario (its comments left out: one run is enough to judge how
+    evidence is read) with `files` added, or replacing files of the same name."""
 
     def prepare(tmp: Path) -> Invocation:
         folder = _scenario(tmp, EVIDENCE_BASE)
         meta = sandbox.read_meta(folder)
-        meta["comments"] = []  # one run is enough to judge how evidence is read
+        meta["comments"] = []
         sandbox.write_meta(folder, meta)
-        data = content() if callable(content) else content
-        sandbox.add_evidence(folder, name, data)
+        for name, content in files:
+            sandbox.add_evidence(folder, name, content() if callable(content) else content)
         return _replay(folder, tmp)
 
     return prepare
+
+
+def evidence_case(
+    case_id: str,
+    description: str,
+    name: str,
+    content: bytes | Callable[[], bytes],
+    *,
+    heavy: bool = False,
+) -> BadInput:
+    """A malformed evidence file: the run must go on and produce a whole incident."""
+    file = (name, content)
+    return BadInput(case_id, "evidence", description, evidence(file), "ok", heavy=heavy, file=file)
+
+
+def together(cases: list[BadInput], case_id: str = "evidence-together") -> list[BadInput]:
+    """Evidence cases merged into as few runs as their file names allow (the suite's
+    shortcut; the benchmark runs each case alone)."""
+    groups: list[list[BadInput]] = []
+    for case in cases:
+        assert case.file is not None, case.id
+        group = next((g for g in groups if all(c.file[0] != case.file[0] for c in g)), None)  # type: ignore[index]
+        if group is None:
+            groups.append([case])
+        else:
+            group.append(case)
+    return [
+        BadInput(
+            f"{case_id}-{n}",
+            "evidence",
+            ", ".join(c.id for c in group),
+            evidence(*(c.file for c in group if c.file is not None)),
+            "ok",
+        )
+        for n, group in enumerate(groups, 1)
+    ]
 
 
 def config(content: bytes) -> Callable[[Path], Invocation]:
@@ -180,10 +219,11 @@ def state(corrupt: Callable[[Path], dict[str, str]]) -> Callable[[Path], Invocat
     `corrupt` returns the branch files (path -> text) that must still be there after."""
 
     def prepare(tmp: Path) -> Invocation:
+        from incident_ops.usecases.respond import respond
+
         repo = tmp / "repo"
-        sandbox.file_locally(sandbox.SCENARIOS / BASE, repo)
-        first = sandbox.run_cli(["respond", "1", "--local", "--path", str(repo), "--quiet"])
-        assert first.returncode == 0, first.stderr
+        forge = sandbox.file_locally(sandbox.SCENARIOS / BASE, repo)
+        respond(forge, 1, cache_dir=repo / ".incident-ops" / "cache")  # as the CLI does
         keep = corrupt(repo)
         return Invocation(["respond", "1", "--local", "--path", str(repo)], repo=repo, keep=keep)
 
@@ -283,19 +323,20 @@ def _always_500(double: Any) -> None:
 
 
 def _huge_answer(double: Any) -> None:
-    """Every string the schema allows, a megabyte long (within pydantic's limits or not)."""
+    """Every string of the answer 4,000 characters long: an answer at max_tokens (the
+    API cannot send more than that), whatever the schema's own limits say."""
     from tests.anthropic_double.schema_fill import instance_for
 
     def fill(body: dict[str, Any]) -> dict[str, Any]:
-        schema = body["output_config"]["format"]["schema"]
-        return _grow(instance_for(schema))
+        grown: dict[str, Any] = _grow(instance_for(body["output_config"]["format"]["schema"]))
+        return grown
 
     double.answer(fill)
 
 
 def _grow(value: Any) -> Any:
     if isinstance(value, str):
-        return (value + " ") * max(1, 1_000_000 // (len(value) + 1)) if value else value
+        return (value + " ") * max(1, 4_000 // (len(value) + 1)) if value else value
     if isinstance(value, dict):
         return {key: _grow(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -307,7 +348,7 @@ def _wrong_enum(double: Any) -> None:
     from tests.anthropic_double.schema_fill import instance_for
 
     def fill(body: dict[str, Any]) -> dict[str, Any]:
-        value = instance_for(body["output_config"]["format"]["schema"])
+        value: dict[str, Any] = instance_for(body["output_config"]["format"]["schema"])
         for key in ("severity", "status", "type", "confidence"):
             if key in value:
                 value[key] = "P9" if key != "confidence" else 7.5
@@ -340,11 +381,7 @@ def _corrupt_branch_file(suffix: str, text: str) -> Callable[[Path], dict[str, s
         files = _branch_files(repo)
         path = next(p for p in files if p.endswith(suffix))
         LocalForge(repo).commit_files("incident/1", {path: text}, "hand edit")
-        keep = {p: t for p, t in files if p.endswith(".md")} if False else {}
-        for name, content in files.items():
-            if name.endswith(("-triage.md", "evidence.md")):
-                keep[name] = content
-        return keep
+        return {name: content for name, content in files.items() if name.endswith(".md")}
 
     return corrupt
 
@@ -371,323 +408,469 @@ CASES: tuple[BadInput, ...] = (
     BadInput("issue-empty", "issue", "empty body", issue_text(b""), "ok"),
     BadInput("issue-blank", "issue", "only whitespace", issue_text(b" \n\t\n\r\n  "), "ok"),
     BadInput(
-        "issue-huge", "issue", "a 3 MB body",
-        issue_text(b"Checkout fails for some users, see below.\n" * 70_000), "ok", heavy=True,
-    ),  # fmt: skip
+        "issue-huge",
+        "issue",
+        "a 3 MB body",
+        issue_text(b"Checkout fails for some users, see below.\n" * 70_000),
+        "ok",
+        heavy=True,
+    ),
     BadInput("issue-binary", "issue", "random bytes", issue_text(_random_bytes(20_000)), "ok"),
     BadInput(
-        "issue-invalid-utf8", "issue", "invalid UTF-8 sequences",
-        issue_text(b"\xff\xfe checkout \xc3\x28 fails \xa0\xa1 since 08:00\n\xed\xa0\x80"), "ok",
-    ),  # fmt: skip
+        "issue-invalid-utf8",
+        "issue",
+        "invalid UTF-8 sequences",
+        issue_text(b"\xff\xfe checkout \xc3\x28 fails \xa0\xa1 since 08:00\n\xed\xa0\x80"),
+        "ok",
+    ),
     BadInput("issue-nul", "issue", "NUL characters", issue_text(_NUL_TEXT), "ok"),
     BadInput(
-        "issue-terminal-escapes", "issue", "ANSI escapes and carriage returns",
-        issue_text(b"\x1b[2J\x1b[31mred\x1b[0m\rOVERWRITE\x07\x08\x1b]0;title\x07\n"), "ok",
-    ),  # fmt: skip
+        "issue-terminal-escapes",
+        "issue",
+        "ANSI escapes and carriage returns",
+        issue_text(b"\x1b[2J\x1b[31mred\x1b[0m\rOVERWRITE\x07\x08\x1b]0;title\x07\n"),
+        "ok",
+    ),
     BadInput(
         "issue-one-line", "issue", "one 600 kB line", issue_text(b"a" * 600_000), "ok", heavy=True
     ),
     BadInput(
-        "issue-deep-quotes", "issue", "5,000 nested blockquotes and lists",
+        "issue-deep-quotes",
+        "issue",
+        "5,000 nested blockquotes and lists",
         issue_text(b">" * 5000 + b" deep\n" + b"".join(b"  " * i + b"- x\n" for i in range(300))),
         "ok",
-    ),  # fmt: skip
+    ),
     BadInput(
-        "issue-lone-surrogates", "issue", "JSON-escaped lone surrogates in text",
+        "issue-lone-surrogates",
+        "issue",
+        "JSON-escaped lone surrogates in text",
         issue_text('{"msg": "\\ud800\\udfff\\udc00"} \ud83d'.encode("utf-8", "surrogatepass")),
         "ok",
-    ),  # fmt: skip
+    ),
     # the title
     BadInput("title-traversal", "title", "path traversal", title("../../../../etc/passwd"), "ok"),
     BadInput(
-        "title-shell", "title", "shell metacharacters",
-        title("$(touch /tmp/pwned) `id`; rm -rf ~ | nc evil 1 && echo >~/.bashrc"), "ok",
-    ),  # fmt: skip
+        "title-shell",
+        "title",
+        "shell metacharacters",
+        title("$(touch /tmp/pwned) `id`; rm -rf ~ | nc evil 1 && echo >~/.bashrc"),
+        "ok",
+    ),
     BadInput("title-dot-git", "title", "a .git path", title(".git/hooks/pre-commit"), "ok"),
     BadInput("title-empty", "title", "empty title", title(""), "either", names="title"),
     BadInput("title-long", "title", "5,000 characters", title("checkout " * 600), "ok"),
     BadInput(
-        "title-control", "title", "newlines, NUL and escapes",
-        title("line one\nline two\r\x00\x1b[31m"), "either", names="title",
-    ),  # fmt: skip
+        "title-control",
+        "title",
+        "newlines, NUL and escapes",
+        title("line one\nline two\r\x00\x1b[31m"),
+        "either",
+        names="title",
+    ),
     BadInput("title-emoji", "title", "no letters at all", title("🔥💥🔥 ‮!!!"), "ok"),
     BadInput(
-        "title-windows", "title", "reserved Windows names",
-        title("CON:AUX\\..\\NUL *?<>|"), "ok",
-    ),  # fmt: skip
+        "title-windows",
+        "title",
+        "reserved Windows names",
+        title("CON:AUX\\..\\NUL *?<>|"),
+        "ok",
+    ),
     # evidence files
-    BadInput(
-        "json-truncated", "evidence", "an Alertmanager body cut in half",
-        evidence("cut.alertmanager.json", _alertmanager()[:70]), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "json-not-object", "evidence", "a JSON list where an object belongs",
-        evidence("list.alertmanager.json", b"[1, 2, 3]"), "ok",
-    ),  # fmt: skip
-    BadInput("json-null", "evidence", "JSON null", evidence("x.pagerduty.json", b"null"), "ok"),
-    BadInput(
-        "json-deep", "evidence", "200,000 nested arrays",
-        evidence("deep.sentry.json", _NESTED_JSON), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "json-odd-numbers", "evidence", "NaN, Infinity and 1e400",
-        evidence(
-            "nums.datadog.json",
-            b'{"title": "x", "date": 1e400, "value": NaN, "last_updated": -Infinity}',
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "json-wrong-types", "evidence", "fields of the wrong type",
-        evidence(
-            "types.alertmanager.json",
-            _alertmanager(alerts=[{"labels": ["a"], "annotations": 5, "startsAt": 12}, "x", None]),
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "otlp-wrong-types", "evidence", "OTLP spans with strings for numbers",
-        evidence(
-            "t.otlp.json",
-            json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
-                {"name": 5, "startTimeUnixNano": "soon", "endTimeUnixNano": -1,
-                 "status": "bad", "attributes": {"k": "v"}}, None, "span"]}]}]}).encode(),
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "om-garbage", "evidence", "garbage OpenMetrics",
-        evidence("garbage.om", _random_bytes(50_000, 11)), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "om-no-eof", "evidence", "OpenMetrics without # EOF and with broken lines",
-        evidence(
-            "noeof.om",
-            b"# TYPE x gauge\nx{a=\"1\"} 1 1772456400\nx{a=\"1} 2 17724\nx 3 abc\n{}} 4\n",
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "om-odd-values", "evidence", "NaN, +Inf, huge and negative timestamps",
-        evidence(
-            "odd.om",
-            b"# TYPE y gauge\ny NaN 1772456400\ny +Inf 1772456460\ny -Inf 1772456520\n"
-            b"y 1e308 1772456580\ny 5 -99999999999\ny 6 99999999999999\ny 7 1772456400\n# EOF\n",
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "om-cardinality", "evidence", "20,000 series",
-        evidence("wide.om", lambda: _openmetrics(20_000, 3)), "ok", heavy=True,
-    ),  # fmt: skip
-    BadInput(
-        "log-20mb", "evidence", "a 20 MB log",
-        evidence("big.log", lambda: _log_lines(20)), "ok", heavy=True,
-    ),  # fmt: skip
-    BadInput(
-        "log-one-line", "evidence", "an 8 MB log without a newline",
-        evidence("oneline.log", lambda: b"x" * 8_000_000), "ok", heavy=True,
-    ),  # fmt: skip
-    BadInput(
-        "log-binary", "evidence", "1 MB of random bytes as a log",
-        evidence("bin.log", lambda: _random_bytes(1_000_000, 5)), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "log-invalid-utf8", "evidence", "log lines with invalid UTF-8",
-        evidence(
-            "bad.log",
-            b"ts=2026-03-02T13:58:00Z level=error msg=\"\xff\xfe boom \xc3\x28\"\n" * 200,
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "jsonl-broken", "evidence", "JSON lines, half of them broken",
-        evidence(
-            "half.jsonl",
-            b'{"ts": "2026-03-02T13:58:00Z", "level": "error", "msg": "x"}\n{"ts": \n'
-            b"[1,2]\nnull\n\"str\"\n" * 100,
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "changes-invalid-yaml", "evidence", "invalid YAML changes",
-        evidence("changes.yaml", b"- at: [unclosed\n  service: {\n"), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "changes-wrong-shape", "evidence", "changes that are not a list of changes",
-        evidence("changes.yaml", b"- 1\n- [a, b]\n- {at: 5, service: [x], kind: 7}\n- null\n"),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "changes-yaml-bomb", "evidence", "a YAML alias bomb",
-        evidence("changes.yaml", _BILLION_LAUGHS), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "changes-bad-dates", "evidence", "impossible dates",
-        evidence(
-            "changes.yaml",
-            b"- {at: '2026-13-45T99:99:99Z', service: checkout-api, kind: deploy, ref: a}\n"
-            b"- {at: 99999999999999, service: checkout-api, kind: deploy, ref: b}\n"
-            b"- {at: '0000-01-01', service: checkout-api, kind: deploy, ref: c}\n",
-        ),
-        "ok",
-    ),  # fmt: skip
-    BadInput(
-        "evidence-empty-files", "evidence", "empty .log, .om and .json files",
-        evidence("empty.alertmanager.json", b""), "ok",
-    ),  # fmt: skip
-    BadInput(
-        "evidence-odd-name", "evidence", "a name with spaces and emoji",
-        evidence("évidence 🔥 (copy).log", b"ts=2026-03-02T13:58:00Z level=error msg=x\n"), "ok",
-    ),  # fmt: skip
+    evidence_case(
+        "json-truncated",
+        "an Alertmanager body cut in half",
+        "cut.alertmanager.json",
+        _alertmanager()[:70],
+    ),
+    evidence_case(
+        "json-not-object",
+        "a JSON list where an object belongs",
+        "list.alertmanager.json",
+        b"[1, 2, 3]",
+    ),
+    evidence_case("json-null", "JSON null", "x.pagerduty.json", b"null"),
+    evidence_case("json-deep", "200,000 nested arrays", "deep.sentry.json", _NESTED_JSON),
+    evidence_case(
+        "json-odd-numbers",
+        "NaN, Infinity and 1e400",
+        "nums.datadog.json",
+        b'{"title": "x", "date": 1e400, "value": NaN, "last_updated": -Infinity}',
+    ),
+    evidence_case(
+        "json-wrong-types",
+        "fields of the wrong type",
+        "types.alertmanager.json",
+        _alertmanager(alerts=[{"labels": ["a"], "annotations": 5, "startsAt": 12}, "x", None]),
+    ),
+    evidence_case(
+        "otlp-wrong-types",
+        "OTLP spans with strings for numbers",
+        "t.otlp.json",
+        json.dumps(
+            {
+                "resourceSpans": [
+                    {
+                        "scopeSpans": [
+                            {
+                                "spans": [
+                                    {
+                                        "name": 5,
+                                        "startTimeUnixNano": "soon",
+                                        "endTimeUnixNano": -1,
+                                        "status": "bad",
+                                        "attributes": {"k": "v"},
+                                    },
+                                    None,
+                                    "span",
+                                ]
+                            }
+                        ]
+                    }
+                ]
+            }
+        ).encode(),
+    ),
+    evidence_case("om-garbage", "garbage OpenMetrics", "garbage.om", _random_bytes(50_000, 11)),
+    evidence_case(
+        "om-no-eof",
+        "OpenMetrics without # EOF and with broken lines",
+        "noeof.om",
+        b'# TYPE x gauge\nx{a="1"} 1 1772456400\nx{a="1} 2 17724\nx 3 abc\n{}} 4\n',
+    ),
+    evidence_case(
+        "om-odd-values",
+        "NaN, +Inf, huge and negative timestamps",
+        "odd.om",
+        b"# TYPE y gauge\ny NaN 1772456400\ny +Inf 1772456460\ny -Inf 1772456520\n"
+        b"y 1e308 1772456580\ny 5 -99999999999\ny 6 99999999999999\ny 7 1772456400\n# EOF\n",
+    ),
+    evidence_case(
+        "om-cardinality",
+        "20,000 series",
+        "wide.om",
+        lambda: _openmetrics(20_000, 3),
+        heavy=True,
+    ),
+    evidence_case("log-20mb", "a 20 MB log", "big.log", lambda: _log_lines(20), heavy=True),
+    evidence_case(
+        "log-one-line",
+        "an 8 MB log without a newline",
+        "oneline.log",
+        lambda: b"x" * 8_000_000,
+        heavy=True,
+    ),
+    evidence_case(
+        "log-binary",
+        "1 MB of random bytes as a log",
+        "bin.log",
+        lambda: _random_bytes(1_000_000, 5),
+    ),
+    evidence_case(
+        "log-invalid-utf8",
+        "log lines with invalid UTF-8",
+        "bad.log",
+        b'ts=2026-03-02T13:58:00Z level=error msg="\xff\xfe boom \xc3\x28"\n' * 200,
+    ),
+    evidence_case(
+        "jsonl-broken",
+        "JSON lines, half of them broken",
+        "half.jsonl",
+        b'{"ts": "2026-03-02T13:58:00Z", "level": "error", "msg": "x"}\n{"ts": \n'
+        b'[1,2]\nnull\n"str"\n' * 100,
+    ),
+    evidence_case(
+        "changes-invalid-yaml",
+        "invalid YAML changes",
+        "changes.yaml",
+        b"- at: [unclosed\n  service: {\n",
+    ),
+    evidence_case(
+        "changes-wrong-shape",
+        "changes that are not a list of changes",
+        "changes.yaml",
+        b"- 1\n- [a, b]\n- {at: 5, service: [x], kind: 7}\n- null\n",
+    ),
+    evidence_case("changes-yaml-bomb", "a YAML alias bomb", "changes.yaml", _BILLION_LAUGHS),
+    evidence_case(
+        "changes-bad-dates",
+        "impossible dates",
+        "changes.yaml",
+        b"- {at: '2026-13-45T99:99:99Z', service: checkout-api, kind: deploy, ref: a}\n"
+        b"- {at: 99999999999999, service: checkout-api, kind: deploy, ref: b}\n"
+        b"- {at: '0000-01-01', service: checkout-api, kind: deploy, ref: c}\n",
+    ),
+    evidence_case("evidence-empty-json", "an empty JSON file", "empty.alertmanager.json", b""),
+    evidence_case("evidence-empty-log", "an empty log", "empty.log", b""),
+    evidence_case(
+        "evidence-odd-name",
+        "a name with spaces and emoji",
+        "évidence 🔥 (copy).log",
+        b"ts=2026-03-02T13:58:00Z level=error msg=x\n",
+    ),
+    evidence_case(
+        "evidence-hidden-name",
+        "a dot file and a name without a suffix",
+        ".hidden",
+        b"ts=2026-03-02T13:58:00Z level=error msg=hidden\n",
+    ),
     # the configuration
     BadInput(
-        "config-invalid-yaml", "config", "invalid YAML",
-        config(b"services: [unclosed\n  x: {\n"), "refused", names="incident-ops.yml",
-    ),  # fmt: skip
+        "config-invalid-yaml",
+        "config",
+        "invalid YAML",
+        config(b"services: [unclosed\n  x: {\n"),
+        "refused",
+        names="incident-ops.yml",
+    ),
     BadInput(
-        "config-unknown-field", "config", "a misspelt field",
-        config(b"services:\n  api:\n    ownres: [a]\n"), "refused", names="ownres",
-    ),  # fmt: skip
+        "config-unknown-field",
+        "config",
+        "a misspelt field",
+        config(b"services:\n  api:\n    ownres: [a]\n"),
+        "refused",
+        names="ownres",
+    ),
     BadInput(
-        "config-wrong-type", "config", "a tier that is not a number",
-        config(b"services:\n  api:\n    tier: high\n"), "refused", names="tier",
-    ),  # fmt: skip
+        "config-wrong-type",
+        "config",
+        "a tier that is not a number",
+        config(b"services:\n  api:\n    tier: high\n"),
+        "refused",
+        names="tier",
+    ),
     BadInput(
-        "config-list", "config", "a list instead of a mapping",
-        config(b"- a\n- b\n"), "refused", names="incident-ops.yml",
-    ),  # fmt: skip
+        "config-list",
+        "config",
+        "a list instead of a mapping",
+        config(b"- a\n- b\n"),
+        "refused",
+        names="incident-ops.yml",
+    ),
     BadInput("config-empty", "config", "an empty file", config(b""), "ok"),
     BadInput(
-        "config-binary", "config", "random bytes",
-        config(_random_bytes(4000, 9)), "refused", names="incident-ops.yml",
-    ),  # fmt: skip
-    BadInput(
-        "config-out-of-range", "config", "values out of range",
-        config(b"models:\n  max_tokens: 0\ncadence:\n  minutes: {P0: -5}\n"), "refused",
-        names="max_tokens",
-    ),  # fmt: skip
-    BadInput(
-        "config-bomb", "config", "a YAML alias bomb", config(_BILLION_LAUGHS), "refused",
+        "config-binary",
+        "config",
+        "random bytes",
+        config(_random_bytes(4000, 9)),
+        "refused",
         names="incident-ops.yml",
-    ),  # fmt: skip
+    ),
+    BadInput(
+        "config-out-of-range",
+        "config",
+        "values out of range",
+        config(b"models:\n  max_tokens: 0\ncadence:\n  minutes: {P0: -5}\n"),
+        "refused",
+        names="max_tokens",
+    ),
+    BadInput(
+        "config-bomb",
+        "config",
+        "a YAML alias bomb",
+        config(_BILLION_LAUGHS),
+        "refused",
+        names="incident-ops.yml",
+    ),
     # the scenario file
     BadInput(
-        "scenario-invalid-yaml", "scenario", "invalid YAML",
-        meta_text(b"title: [unclosed\n"), "refused", names="scenario.yaml",
-    ),  # fmt: skip
+        "scenario-invalid-yaml",
+        "scenario",
+        "invalid YAML",
+        meta_text(b"title: [unclosed\n"),
+        "refused",
+        names="scenario.yaml",
+    ),
     BadInput(
-        "scenario-missing-fields", "scenario", "no opened_at",
-        meta_text(b"title: x\nauthor: a\n"), "refused", names="opened_at",
-    ),  # fmt: skip
-    BadInput(
-        "scenario-bad-date", "scenario", "an impossible date",
-        meta_text(b"title: x\nauthor: a\nopened_at: '2026-02-30T25:61:00Z'\n"), "refused",
+        "scenario-missing-fields",
+        "scenario",
+        "no opened_at",
+        meta_text(b"title: x\nauthor: a\n"),
+        "refused",
         names="opened_at",
-    ),  # fmt: skip
+    ),
     BadInput(
-        "scenario-bad-permission", "scenario", "an unknown permission",
-        meta_text(b"title: x\nauthor: a\nauthor_permission: god\nopened_at: '2026-03-01T00:00:00Z'\n"),
-        "refused", names="author_permission",
-    ),  # fmt: skip
+        "scenario-bad-date",
+        "scenario",
+        "an impossible date",
+        meta_text(b"title: x\nauthor: a\nopened_at: '2026-02-30T25:61:00Z'\n"),
+        "refused",
+        names="opened_at",
+    ),
+    BadInput(
+        "scenario-bad-permission",
+        "scenario",
+        "an unknown permission",
+        meta_text(
+            b"title: x\nauthor: a\nauthor_permission: god\nopened_at: '2026-03-01T00:00:00Z'\n"
+        ),
+        "refused",
+        names="author_permission",
+    ),
     # comments
     BadInput("comment-empty", "comment", "an empty comment", comment(""), "ok"),
     BadInput(
-        "comment-huge", "comment", "a 2 MB comment", comment("more logs\n" * 200_000), "ok",
+        "comment-huge",
+        "comment",
+        "a 2 MB comment",
+        comment("more logs\n" * 200_000),
+        "ok",
         heavy=True,
-    ),  # fmt: skip
+    ),
     BadInput("comment-nul", "comment", "NUL characters", comment("a\x00b\x00" * 100), "ok"),
     BadInput(
-        "comment-mention-flood", "comment", "10,000 mentions",
-        comment(" ".join(f"@user{n}" for n in range(10_000))), "ok",
-    ),  # fmt: skip
+        "comment-mention-flood",
+        "comment",
+        "10,000 mentions",
+        comment(" ".join(f"@user{n}" for n in range(10_000))),
+        "ok",
+    ),
     BadInput(
-        "comment-bad-command", "comment", "commands with bad arguments",
+        "comment-bad-command",
+        "comment",
+        "commands with bad arguments",
         comment("/incident sev P9\n/incident status exploded\n/incident role king @x\n/incident"),
         "ok",
-    ),  # fmt: skip
+    ),
     # the Actions event
     BadInput("event-unknown", "event", "an unknown event type", event("watch", b"{}"), "ok"),
     BadInput(
-        "event-truncated", "event", "a truncated payload",
-        event("issues", b'{"action": "opened", "issue": {"num'), "refused", names="event.json",
-    ),  # fmt: skip
-    BadInput(
-        "event-not-object", "event", "a JSON list", event("issues", b"[1]"), "refused",
+        "event-truncated",
+        "event",
+        "a truncated payload",
+        event("issues", b'{"action": "opened", "issue": {"num'),
+        "refused",
         names="event.json",
-    ),  # fmt: skip
+    ),
     BadInput(
-        "event-missing-file", "event", "no payload file", event("issues", None), "refused",
+        "event-not-object",
+        "event",
+        "a JSON list",
+        event("issues", b"[1]"),
+        "refused",
         names="event.json",
-    ),  # fmt: skip
+    ),
     BadInput(
-        "event-binary", "event", "random bytes", event("issues", _random_bytes(300, 2)),
-        "refused", names="event.json",
-    ),  # fmt: skip
+        "event-missing-file",
+        "event",
+        "no payload file",
+        event("issues", None),
+        "refused",
+        names="event.json",
+    ),
     BadInput(
-        "event-unknown-action", "event", "a known event with an unknown action",
+        "event-binary",
+        "event",
+        "random bytes",
+        event("issues", _random_bytes(300, 2)),
+        "refused",
+        names="event.json",
+    ),
+    BadInput(
+        "event-unknown-action",
+        "event",
+        "a known event with an unknown action",
         event("issues", b'{"action": "teleported", "sender": {"login": "a", "type": "User"}}'),
         "ok",
-    ),  # fmt: skip
+    ),
     BadInput(
-        "event-wrong-types", "event", "fields of the wrong type",
+        "event-wrong-types",
+        "event",
+        "fields of the wrong type",
         event(
             "schedule",
             b'{"schedule": 5, "repository": "x", "sender": []}',
         ),
         "either",
-    ),  # fmt: skip
+    ),
     # the model's answers
     BadInput(
-        "model-schema-violation", "model", "answers that break the schema",
-        model(_schema_violation), "ok",
-    ),  # fmt: skip
+        "model-schema-violation",
+        "model",
+        "answers that break the schema",
+        model(_schema_violation),
+        "ok",
+    ),
     BadInput("model-prose", "model", "prose instead of JSON", model(_prose_answer), "ok"),
     BadInput(
         "model-truncated", "model", "JSON cut off at max_tokens", model(_truncated_answer), "ok"
     ),
     BadInput("model-500", "model", "every call fails with 500", model(_always_500), "ok"),
     BadInput(
-        "model-huge", "model", "megabyte strings in every field", model(_huge_answer), "ok",
+        "model-huge",
+        "model",
+        "4,000-character strings in every field",
+        model(_huge_answer),
+        "ok",
         heavy=True,
-    ),  # fmt: skip
+    ),
     BadInput("model-wrong-enum", "model", "values outside the enums", model(_wrong_enum), "ok"),
     # the local forge's state
     BadInput(
-        "state-issue-file", "state", "the issue's state file is not YAML",
-        state(_corrupt_issue_file), "refused", names="1.yaml",
-    ),  # fmt: skip
+        "state-issue-file",
+        "state",
+        "the issue's state file is not YAML",
+        state(_corrupt_issue_file),
+        "refused",
+        names="1.yaml",
+    ),
     BadInput(
-        "state-results-json", "state", "results.json on the branch is cut short",
-        state(_corrupt_branch_file("/results.json", '{"triage": {"sev')), "ok",
-    ),  # fmt: skip
+        "state-results-json",
+        "state",
+        "results.json on the branch is cut short",
+        state(_corrupt_branch_file("/results.json", '{"triage": {"sev')),
+        "ok",
+    ),
     BadInput(
-        "state-incident-yaml", "state", "incident.yaml on the branch is not YAML",
-        state(_corrupt_branch_file("/incident.yaml", "severity: [P1\n")), "either",
+        "state-incident-yaml",
+        "state",
+        "incident.yaml on the branch is not YAML",
+        state(_corrupt_branch_file("/incident.yaml", "severity: [P1\n")),
+        "either",
         names="incident.yaml",
-    ),  # fmt: skip
+    ),
     BadInput("state-cache", "state", "cache files cut short", state(_corrupt_cache), "ok"),
     BadInput(
-        "state-counters", "state", "the counters file is garbage", state(_corrupt_counters),
-        "either", names="counters.yaml",
-    ),  # fmt: skip
+        "state-counters",
+        "state",
+        "the counters file is garbage",
+        state(_corrupt_counters),
+        "either",
+        names="counters.yaml",
+    ),
     # the command line
     BadInput(
-        "cli-missing-issue", "cli", "an issue that does not exist",
-        cli("respond", "99", "--local", "--path", "{tmp}/repo"), "refused", names="repo",
-    ),  # fmt: skip
+        "cli-missing-issue",
+        "cli",
+        "an issue that does not exist",
+        cli("respond", "99", "--local", "--path", "{tmp}/repo"),
+        "refused",
+        names="repo",
+    ),
     BadInput(
-        "cli-not-a-repo", "cli", "a folder that is not a repository",
-        cli("respond", "1", "--local", "--path", "{tmp}"), "refused", names="not a git",
-    ),  # fmt: skip
+        "cli-not-a-repo",
+        "cli",
+        "a folder that is not a repository",
+        cli("respond", "1", "--local", "--path", "{tmp}"),
+        "refused",
+        names="not a git",
+    ),
     BadInput(
-        "cli-missing-scenario", "cli", "a scenario folder that does not exist",
-        cli("replay", "{tmp}/nowhere"), "refused", names="nowhere",
-    ),  # fmt: skip
+        "cli-missing-scenario",
+        "cli",
+        "a scenario folder that does not exist",
+        cli("replay", "{tmp}/nowhere"),
+        "refused",
+        names="nowhere",
+    ),
     BadInput(
-        "cli-scenario-is-file", "cli", "a file where a scenario folder belongs",
-        cli("replay", "/etc/hostname"), "refused", names="hostname",
-    ),  # fmt: skip
+        "cli-scenario-is-file",
+        "cli",
+        "a file where a scenario folder belongs",
+        cli("replay", "/etc/hostname"),
+        "refused",
+        names="hostname",
+    ),
 )
 
 
@@ -698,28 +881,40 @@ def _prepare_missing_issue(tmp: Path) -> None:
 # --- running -----------------------------------------------------------------------------
 
 Runner = Callable[[list[str], Mapping[str, str]], tuple[int, str, str]]
+TIME_LIMIT_S = 60.0  # a case still running after this is not handled (a hang or a blow-up)
+TIMED_OUT = -1000
 
 
 def run_subprocess(args: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
-    done = sandbox.run_cli(args, env=sandbox.base_environment(env), timeout=900)
+    try:
+        done = sandbox.run_cli(args, env=sandbox.base_environment(env), timeout=TIME_LIMIT_S)
+    except subprocess.TimeoutExpired as expired:
+        return TIMED_OUT, _text(expired.stdout or b""), _text(expired.stderr or b"")
     return done.returncode, done.stdout.decode("utf-8", "replace"), _text(done.stderr)
 
 
 def run_in_process(args: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
     """`incident-ops ARGS` in this process; an escaping exception is printed as Python
-    would print it, so the traceback check sees it the same way."""
+    would print it, so the traceback check sees it the same way. `action` ends its
+    process with os._exit (as a workflow step should), so it always gets its own."""
     from incident_ops.cli import main
 
+    if args[:1] == ["action"]:
+        return run_subprocess(args, env)
+
     out, err = io.StringIO(), io.StringIO()
-    with _environment(sandbox.base_environment(env)), contextlib.redirect_stdout(out):
-        with contextlib.redirect_stderr(err):
-            try:
-                code = main(args)
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else 2
-            except BaseException:  # noqa: BLE001 - a crash is what this runner reports
-                traceback.print_exc()
-                code = 1
+    with (
+        _environment(sandbox.base_environment(env)),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = main(args)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        except BaseException:  # a crash is what this runner reports
+            traceback.print_exc()
+            code = 1
     return code, out.getvalue(), err.getvalue()
 
 
@@ -764,9 +959,11 @@ def judge(case: BadInput, tmp: Path, runner: Runner = run_subprocess) -> Verdict
     # Under Actions, messages are workflow commands on stdout (`::error::...`).
     said = stderr + (stdout if invocation.github else "")
     problems = []
+    if code == TIMED_OUT:
+        problems.append(f"still running after {TIME_LIMIT_S:.0f} s")
     if "Traceback" in stderr:
         problems.append("a traceback on stderr")
-    if code not in (0, 2, 3, 4, 5):
+    if code not in (0, 2, 3, 4, 5, TIMED_OUT):
         problems.append(f"exit code {code}")
     if case.expect == "ok" and code != 0:
         problems.append(f"expected a graceful result, got exit {code}")

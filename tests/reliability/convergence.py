@@ -18,7 +18,7 @@ import signal
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class Workbench:
     now: datetime
     issue: int = 1
     _reference: EndState | None = None
+    _writes: list[str] | None = None
 
     def repo(self, name: str) -> Path:
         path = self.root / name
@@ -58,6 +59,16 @@ class Workbench:
         return sandbox.with_hooks(
             sandbox.base_environment(), INCIDENT_OPS_TEST_NOW=self.now.isoformat(), **hooks
         )
+
+    @classmethod
+    def soon_after_opening(cls, scenario: Path, root: Path, minutes: int = 5) -> Workbench:
+        """A bench whose clock reads `minutes` after the issue was opened: early enough
+        that no stakeholder update is due (an update is a snapshot of its moment, so one
+        posted before a command and one posted after it differ, rightly)."""
+        from incident_ops.scenario import load_scenario
+
+        opened = load_scenario(scenario).meta.opened_at
+        return cls(scenario, root, opened + timedelta(minutes=minutes))
 
     def start(self, repo: Path, **hooks: str) -> subprocess.Popen[bytes]:
         command = [*sandbox.cli_command(), "respond", str(self.issue), "--local"]
@@ -73,28 +84,33 @@ class Workbench:
         _, stderr = process.communicate(timeout=600)
         return process.returncode, stderr.decode("utf-8", "replace")
 
-    def reference(self) -> EndState:
-        """The end state of one uninterrupted run (computed once)."""
-        if self._reference is None:
-            repo = self.repo("reference")
-            code, stderr = self.respond(repo)
-            if code != 0:
-                raise RuntimeError(f"the reference run failed ({code}): {stderr[-800:]}")
-            self._reference = end_state(repo, self.issue)
-        return self._reference
-
-    def writes(self) -> list[str]:
-        """The forge writes of one clean run, in order (method names)."""
-        repo = self.repo("count-writes")
+    def _clean_run(self) -> None:
+        """One uninterrupted run, its writes logged: the reference for every case."""
+        repo = self.repo("reference")
         log = self.root / "writes.log"
         code, stderr = self.respond(repo, INCIDENT_OPS_TEST_WRITE_LOG=str(log))
         if code != 0:
-            raise RuntimeError(f"the counting run failed ({code}): {stderr[-800:]}")
-        return [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
+            raise RuntimeError(f"the reference run failed ({code}): {stderr[-800:]}")
+        self._reference = end_state(repo, self.issue)
+        self._writes = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
+
+    def reference(self) -> EndState:
+        """The end state of one uninterrupted run."""
+        if self._reference is None:
+            self._clean_run()
+        assert self._reference is not None
+        return self._reference
+
+    def writes(self) -> list[str]:
+        """The forge writes of the uninterrupted run, in order (method names)."""
+        if self._writes is None:
+            self._clean_run()
+        assert self._writes is not None
+        return self._writes
 
     def judge(self, name: str, repo: Path, codes: Sequence[tuple[int, str]]) -> CaseResult:
         result = CaseResult(name)
-        for code, stderr in codes:
+        for _, stderr in codes:
             if "Traceback" in stderr:
                 result.problems.append(f"traceback: {stderr[-600:]}")
         state = end_state(repo, self.issue)
@@ -134,7 +150,9 @@ def differences(
 def _mask_id(state: dict[str, Any], comment_id: int) -> dict[str, Any]:
     def mask(text: str) -> str:
         text = text.replace(f":reply:{comment_id} -->", ":reply:<id> -->")
-        return re.sub(rf"(?m)^(processed_comments:\n(?:- \d+\n)*)- {comment_id}\n", r"\1- <id>\n", text)
+        return re.sub(
+            rf"(?m)^(processed_comments:\n(?:- \d+\n)*)- {comment_id}\n", r"\1- <id>\n", text
+        )
 
     return {
         **state,
@@ -233,7 +251,9 @@ def killed_at(bench: Workbench, write: int, kind: str = "") -> CaseResult:
     return result
 
 
-def crash_points(bench: Workbench, pick: Callable[[list[str]], list[int]] | None = None) -> list[CaseResult]:
+def crash_points(
+    bench: Workbench, pick: Callable[[list[str]], list[int]] | None = None
+) -> list[CaseResult]:
     """`killed_at` for every write of a clean run (or for the ones `pick` chooses)."""
     writes = bench.writes()
     numbers = pick(writes) if pick else list(range(1, len(writes) + 1))
@@ -251,5 +271,7 @@ def first_of_each_kind(writes: list[str]) -> list[int]:
 def sandbox_refs(repo: Path) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), "for-each-ref", "--format=%(refname) %(objectname)"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

@@ -38,7 +38,7 @@ def git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
 def branches(repo: Path) -> dict[str, str]:
     """refs/heads/* -> commit id."""
     lines = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads")
-    return dict(line.split(" ", 1) for line in lines.decode().splitlines())  # type: ignore[misc]
+    return dict(line.split(" ", 1) for line in lines.decode().splitlines())
 
 
 def files_on(repo: Path, ref: str) -> dict[str, bytes]:
@@ -66,8 +66,13 @@ _RUN_HISTORY_YAML = re.compile(
 _RUN_HISTORY_LINE = re.compile(r"^[^\n]*analysis published: stage [^\n]*\n", re.MULTILINE)
 
 
+# ...and line numbers that point into a file below those lines move with them.
+_LINE_REFERENCE = re.compile(r"(\.md:)\d+\b")
+
+
 def without_run_history(text: str) -> str:
-    return _RUN_HISTORY_LINE.sub("", _RUN_HISTORY_YAML.sub("", text))
+    text = _RUN_HISTORY_LINE.sub("", _RUN_HISTORY_YAML.sub("", text))
+    return _LINE_REFERENCE.sub(r"\1<line>", text)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,14 +30,22 @@ from incident_ops.config import CONFIG_FILE
 from incident_ops.errors import IncidentOpsError
 from incident_ops.usecases.respond import MARKER_STATUS, RespondResult, respond
 from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, Reply
-from tests.github_double.fixtures import forge_for
+from tests.github_double.fixtures import forge_for, seed_repository
 from tests.github_double.server import Fault, GitHubDouble
 from tests.github_double.state import Repository
+from tests.reliability import sandbox
+from tests.reliability.end_state import without_run_history
 
 GITHUB_KINDS = ("status-500", "status-502", "status-503", "secondary_rate_limit", "drop")
 MODEL_KINDS = ("529", "429", "500", "timeout")
-MODEL_TIMEOUT_S = 2.0  # the client's timeout in fault runs: a held answer costs this much
-_ATTEMPTS = re.compile(r"(\brequests: )\d+")
+MODEL_TIMEOUT_S = 1.0  # the client's timeout in fault runs: a held answer costs this much
+# Usage figures: a retried call is one more attempt, and which phase wrote the prompt
+# cache first (and which read it) depends on timing; tokens and cost follow.
+_USAGE = re.compile(
+    r"(\b(?:requests|input_tokens|output_tokens|cache_creation_input_tokens|"
+    r"cache_read_input_tokens|cost_usd): )[\d.]+"
+)
+_USAGE_ROW = re.compile(r"\|(?: [\d,]+ \|){5} \$[\d.,]+ \|")
 STAGE_MARKERS = tuple(f"<!-- incident-ops:stage:{n} -->" for n in range(1, 6))
 
 
@@ -67,9 +76,16 @@ class FaultyGitHub(GitHubDouble):
     seed: int = 0
     rate: float = 0.0
     injected: Counter[str] = field(default_factory=Counter)
+    # Every request as (monotonic time, method, path, injected fault or None).
+    seen: list[tuple[float, str, str, str | None]] = field(default_factory=list)
+    outage_after: int | None = None  # from this many requests on, everything fails (503)
 
     def __post_init__(self) -> None:
         self._dice = _Dice(self.seed, self.rate)
+
+    def start(self) -> FaultyGitHub:
+        super().start()
+        return self
 
     def set_rate(self, rate: float) -> None:
         self._dice.rate = rate
@@ -79,9 +95,12 @@ class FaultyGitHub(GitHubDouble):
         if scripted is not None:
             return scripted
         kind = self._dice.draw(f"{method} {path}", GITHUB_KINDS)
-        if kind is None:
-            return None
         with self._lock:
+            if self.outage_after is not None and len(self.seen) >= self.outage_after:
+                kind = "status-503"
+            self.seen.append((time.monotonic(), method, path, kind))
+            if kind is None:
+                return None
             self.injected[kind] += 1
         if kind.startswith("status-"):
             return Fault("status", status=int(kind.removeprefix("status-")))
@@ -101,6 +120,13 @@ class FaultyMessages(MessagesDouble):
     def set_rate(self, rate: float) -> None:
         self._dice.rate = rate
 
+    def start(self) -> FaultyMessages:
+        super().start()
+        return self
+
+    def __enter__(self) -> FaultyMessages:
+        return self.start()
+
     def _respond(self, method: str, path: str, headers: dict[str, str], body: Any) -> Reply:
         if method == "POST" and isinstance(body, dict):
             identity = hashlib.sha256(
@@ -111,7 +137,7 @@ class FaultyMessages(MessagesDouble):
                 with self._lock:
                     self.injected[kind] += 1
                 if kind == "timeout":
-                    self._stopping.wait(MODEL_TIMEOUT_S + 1.0)  # the client gave up by now
+                    self._stopping.wait(MODEL_TIMEOUT_S + 0.5)  # the client gave up by now
                 elif kind == "429":
                     return self._error(429, "rate limited", {"retry-after": "1"})
                 else:
@@ -127,23 +153,47 @@ def fault_config(config_text: str | None) -> str:
     return (config_text or "").rstrip("\n") + f"\nmodels:\n  timeout_s: {MODEL_TIMEOUT_S}\n"
 
 
-def seeded_repository(scenario: Path) -> tuple[Repository, int]:
-    """The scenario filed on a fresh double repository, evidence pasted into the issue
-    (GitHub has no attachments), with the fault-run configuration on main."""
-    from benchmarks.incident_setup import file_incident
+BODY_LIMIT = 65_536  # GitHub refuses longer issue and comment bodies
+
+
+def file_on_github(scenario: Path, config_text: str | None = None) -> tuple[Repository, int]:
+    """The scenario as people file it on GitHub: a fresh double repository with the
+    configuration on main, the issue with the evidence pasted in as fenced blocks (GitHub
+    has no attachments), and what does not fit in the body as the reporter's comments.
+
+    The double stamps what it stores with the wall clock; the issue and its comments get
+    the scenario's own time instead, so two runs can be compared.
+    """
     from incident_ops.scenario import load_scenario
 
-    filed = file_incident(scenario)
     loaded = load_scenario(scenario)
-    config = fault_config(loaded.config_text)
-    filed.repo.commit_files("main", {CONFIG_FILE: config}, "Fault-run settings", "Codertocat")
-    # The double stamps what it stores with the wall clock; two runs compare only when
-    # the issue and its comments carry the scenario's own times.
-    issue = filed.repo.issues[filed.number]
+    repo = seed_repository()
+    config = loaded.config_text if config_text is None else config_text
+    repo.commit_files("main", {CONFIG_FILE: config or ""}, "Configure incident-ops", "Codertocat")
+    author = loaded.meta.author
+    repo.add_user(author, loaded.meta.author_permission)
+    body, spill = loaded.body.rstrip() + "\n", []
+    for name, content in sorted(loaded.evidence.items()):
+        block = f"\n`{name}`\n\n~~~~\n{content.decode('utf-8', 'replace').rstrip()}\n~~~~\n"
+        if len(body) + len(block) <= BODY_LIMIT:
+            body += block
+        elif len(block) <= BODY_LIMIT:
+            spill.append(block.lstrip())
+    number = repo.open_issue(loaded.meta.title, body, author, loaded.meta.labels).number
+    for text in spill:
+        repo.add_comment(number, author, text)
+    issue = repo.issues[number]
     issue.created_at = issue.updated_at = loaded.meta.opened_at
-    for comment in filed.repo.comments_on(filed.number):
+    for comment in repo.comments_on(number):
         comment.created_at = comment.updated_at = loaded.meta.opened_at
-    return filed.repo, filed.number
+    return repo, number
+
+
+def seeded_repository(scenario: Path) -> tuple[Repository, int]:
+    """The scenario on the GitHub double, with the fault-run configuration."""
+    from incident_ops.scenario import load_scenario
+
+    return file_on_github(scenario, fault_config(load_scenario(scenario).config_text))
 
 
 @dataclass
@@ -156,12 +206,14 @@ class GitHubEndState:
     branches: list[str]
 
     def comparable(self, url: str = "") -> dict[str, Any]:
-        """The state as data; `url` (the double's address) is masked, and so are the
-        request counts in usage figures (a retried call is one more attempt, and says so)."""
+        """The state as data; `url` (the double's address) is masked, and so are usage
+        figures (see _USAGE) and the record's per-run history lines
+        (end_state.without_run_history)."""
 
         def clean(text: str) -> str:
             text = text.replace(url, "<github>") if url else text
-            return _ATTEMPTS.sub(r"\g<1><n>", text)
+            text = _USAGE_ROW.sub("| <usage> |", _USAGE.sub(r"\g<1><n>", text))
+            return without_run_history(text)
 
         return {
             "files": {path: clean(text) for path, text in self.files.items()},
@@ -252,4 +304,86 @@ def work(github: FaultyGitHub, model: FaultyMessages | None, number: int) -> Fau
         github_requests=len(github.log) - before_github,
         model_requests=(len(model.requests) if model else 0) - before_model,
         degraded=degraded,
+    )
+
+
+# --- how the client behaved ---------------------------------------------------------------
+
+
+Seen = list[tuple[float, str, str, str | None]]  # (time, method, path, injected fault)
+
+
+def failure_streaks(seen: Seen) -> dict[str, int]:
+    """request -> the longest run of failed attempts in a row (retries of one request
+    follow each other: the forge's requests are made one at a time)."""
+    longest: dict[str, int] = {}
+    previous, streak = "", 0
+    for _, method, path, fault in seen:
+        key = f"{method} {path}"
+        streak = (streak + 1 if key == previous else 1) if fault else 0
+        previous = key if fault else ""
+        longest[key] = max(longest.get(key, 0), streak)
+    return longest
+
+
+def early_retries(seen: Seen, wait_s: float) -> list[str]:
+    """Retries that came sooner than a secondary rate limit's Retry-After allowed."""
+    early = []
+    for index, (moment, method, path, fault) in enumerate(seen):
+        if fault != "secondary_rate_limit":
+            continue
+        later = next((t for t, m, p, _ in seen[index + 1 :] if (m, p) == (method, path)), None)
+        if later is not None and later - moment < wait_s * 0.9:
+            early.append(f"{method} {path} after {later - moment:.2f} s")
+    return early
+
+
+# --- Actions events on the double ---------------------------------------------------------
+
+
+def issue_event(repo: Repository, number: int, action: str) -> dict[str, Any]:
+    """An `issues` webhook payload for issue `number`, as GitHub shapes it (the fields
+    incident-ops reads: action, issue, label, repository, sender)."""
+    issue = repo.issues[number]
+    labels = [{"name": name, "color": "b60205", "default": False} for name in issue.labels]
+    payload: dict[str, Any] = {
+        "action": action,
+        "issue": {
+            "number": number,
+            "title": issue.title,
+            "body": issue.body,
+            "labels": labels,
+            "state": issue.state,
+            "user": {"login": issue.user, "type": "User"},
+        },
+        "repository": {"full_name": repo.full_name, "default_branch": repo.default_branch},
+        "sender": {"login": issue.user, "type": "User"},
+    }
+    if action == "labeled" and labels:
+        payload["label"] = labels[0]
+    return payload
+
+
+def actions_environment(
+    double: GitHubDouble, folder: Path, name: str, payload: dict[str, Any]
+) -> dict[str, str]:
+    """The environment of an Actions step handling `payload`, pointed at `double`."""
+    from tests.github_double.fixtures import TOKEN
+
+    folder.mkdir(parents=True, exist_ok=True)
+    event = folder / "event.json"
+    event.write_text(json.dumps(payload), encoding="utf-8")
+    return sandbox.base_environment(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": name,
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": double.repo.full_name,
+            "GITHUB_REF": f"refs/heads/{double.repo.default_branch}",
+            "GITHUB_TOKEN": TOKEN,
+            "GITHUB_API_URL": double.url,
+            "GITHUB_SERVER_URL": f"{double.url}/_html",
+            "GITHUB_STEP_SUMMARY": str(folder / "summary.md"),
+            "INCIDENT_OPS_WRITE_PAUSE_S": "0",
+        }
     )

@@ -10,9 +10,10 @@ human comments, attached evidence) is not the run's output and is left out.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,7 @@ from incident_ops.forge.local import STATE_DIR
 BOT = "incident-ops[bot]"
 # Characters a reader cannot see that still steer a model or reorder what a reader sees.
 INVISIBLE = re.compile(
-    "[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\U000e0000-\U000e007f]"
+    "[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
 )
 
 
@@ -39,6 +39,10 @@ class Written:
 
     def extend(self, other: Written) -> None:
         self.chunks.extend(other.chunks)
+
+    def only(self, keep: Callable[[str], bool]) -> Written:
+        """The chunks whose label `keep` accepts."""
+        return Written([(where, data) for where, data in self.chunks if keep(where)])
 
     @property
     def size(self) -> int:
@@ -64,9 +68,7 @@ class Written:
 
 
 def _git(repo: Path, *args: str) -> bytes:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, check=True
-    ).stdout
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True).stdout
 
 
 def git_objects(repo: Path) -> Iterator[tuple[str, str, bytes]]:
@@ -106,10 +108,48 @@ def repository_output(repo: Path) -> Written:
     state = repo / STATE_DIR
     for path in sorted(state.rglob("*")) if state.is_dir() else []:
         if path.is_file():
-            chunk = _state_output(path, path.relative_to(repo).as_posix())
+            relative = path.relative_to(repo).as_posix()
+            chunk = _state_output(path, relative)
             if chunk is not None:
-                written.add(path.relative_to(repo).as_posix(), chunk)
+                written.extend(_titles_apart(relative, chunk))
     return written
+
+
+def _titles_apart(where: str, data: bytes) -> Written:
+    """A pull request or issue file as two chunks: its title (GitHub shows titles as plain
+    text: a URL there is not a link) and the rest."""
+    apart = Written()
+    try:
+        record = yaml.safe_load(data) if where.endswith(".yaml") else None
+    except yaml.YAMLError:
+        record = None
+    if isinstance(record, dict) and isinstance(record.get("title"), str) and "body" in record:
+        apart.add(f"{where} title", record.pop("title"))
+        apart.add(where, yaml.safe_dump(record, allow_unicode=True))
+    else:
+        apart.add(where, data)
+    return apart
+
+
+def streams(stdout: bytes, stderr: bytes) -> Written:
+    """A run's stdout and stderr; the pull request title in `--json` output apart."""
+    apart = Written()
+    try:
+        payload = json.loads(stdout)
+    except ValueError:
+        payload = None
+    pull = payload.get("pull_request") if isinstance(payload, dict) else None
+    if isinstance(pull, dict) and isinstance(pull.get("title"), str):
+        apart.add("stdout pull request title", pull.pop("title"))
+        apart.add("stdout", json.dumps(payload, ensure_ascii=False, indent=1))
+    else:
+        apart.add("stdout", stdout)
+    apart.add("stderr", stderr)
+    return apart
+
+
+def plain_title(where: str) -> bool:
+    return where.endswith(" title")
 
 
 def _state_output(path: Path, relative: str) -> bytes | None:
