@@ -98,8 +98,8 @@ def smoke_plan() -> Plan:
         replay_twice=(),
         workbench=(),
         github_at_once=(),
-        crash=(quiet,),
-        crash_every=1_000,  # the first write only
+        crash=(),
+        crash_every=1,
         faults=(),
         cannot_finish=(),
         bad_inputs=("config-unknown-field", "event-truncated"),

@@ -344,7 +344,9 @@ class _Run:
         if self.cache is not None and not done.reused:
             self.cache.save(phase.id, done.input_hash, run)
         known = self.record.phases.get(phase.id)
-        if known is not None and known.input_hash == done.input_hash:
+        # Reused means found, not merely "same inputs": a phase asked again (a degraded
+        # result retried once the model is back) is news even when its inputs are not.
+        if done.reused and known is not None and known.input_hash == done.input_hash:
             self.result.phases_reused.append(phase.id)
         else:
             self.result.phases_run.append(phase.id)
