@@ -24,7 +24,6 @@ from incident_ops.commands import apply_command, extract_commands
 from incident_ops.config import CONFIG_FILE, PERMISSION_RANK, Config, parse_config
 from incident_ops.context import IncidentContext
 from incident_ops.evidence.collect import build_digest
-from incident_ops.evidence.digest import Digest
 from incident_ops.findings import Finding
 from incident_ops.forge.base import Comment, Forge, Issue, PullRequest
 from incident_ops.history import load_past_incidents
@@ -36,7 +35,7 @@ from incident_ops.model import (
     TimelineEvent,
     Usage,
 )
-from incident_ops.phases import BY_ID, PHASES, READS_RECORD, STAGES, Phase, monitoring, stage_phases
+from incident_ops.phases import PHASES, READS_RECORD, STAGES, Phase, monitoring, stage_phases
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.record_view import record_view
 from incident_ops.pipeline import Completion, run_phases
@@ -685,4 +684,4 @@ def _only_commands(body: str) -> bool:
     return bool(lines) and all(line.strip().startswith("/incident") for line in lines)
 
 
-__all__ = ["BY_ID", "Digest", "RespondResult", "respond", "stage_marker"]
+__all__ = ["RespondResult", "respond", "stage_marker"]
