@@ -272,7 +272,18 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from incident_ops.validate import validate_paths
 
-    result = validate_paths([Path(p) for p in args.paths or ["incidents"]])
+    if args.changed_since:
+        from incident_ops.incident_branches import changed_incident_folders
+
+        if args.paths:
+            raise IncidentOpsError("validate: give PATHs or --changed-since, not both")
+        folders = changed_incident_folders(Path("."), args.changed_since)
+        if not folders:
+            print("validate: no incident folder changed that still exists; nothing to check")
+            return 0
+        result = validate_paths(folders)
+    else:
+        result = validate_paths([Path(p) for p in args.paths or ["incidents"]])
     annotate = os.environ.get("GITHUB_ACTIONS") == "true"
     for finding in result.findings:
         print(finding.text())
@@ -310,11 +321,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_status_page(args: argparse.Namespace) -> int:
     from incident_ops.status_page import write_status_page
 
-    written = write_status_page(
-        Path(args.path), Path(args.out), title=args.title, base_url=args.base_url
-    )
-    for path in written:
-        print(f"wrote {path}")
+    def build(source: Path) -> None:
+        out = Path(args.out)
+        for path in write_status_page(source, out, title=args.title, base_url=args.base_url):
+            print(f"wrote {path}")
+
+    if not args.all_branches:
+        build(Path(args.path))
+        return 0
+    import tempfile
+
+    from incident_ops.incident_branches import gather_incidents
+
+    with tempfile.TemporaryDirectory(prefix="incident-ops-status-") as gathered:
+        for ref in gather_incidents(Path(args.path), Path(gathered)):
+            print(f"read {ref}", file=sys.stderr)
+        build(Path(gathered))
     return 0
 
 
@@ -401,6 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
         "blameless language (exit 5 on errors).",
     )
     val.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders (incidents/).")
+    val.add_argument(
+        "--changed-since",
+        metavar="BASE",
+        help="Only the incident folders changed between BASE and HEAD (a pull request's check).",
+    )
     val.set_defaults(func=cmd_validate)
 
     rpt = add("report", "Summarise every incident: counts, MTTA/MTTD/MTTR, action items, causes.")
@@ -414,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     stp.add_argument("--path", default=".", help="The repository or its incidents/ folder.")
     stp.add_argument("--title", default="Service status", help="The page's title.")
     stp.add_argument("--base-url", metavar="URL", help="Where the site is served (feed links).")
+    stp.add_argument(
+        "--all-branches",
+        action="store_true",
+        help="Also read live incidents from the origin/incident/* branches (--path: the checkout).",
+    )
     stp.set_defaults(func=cmd_status_page)
     return parser
 

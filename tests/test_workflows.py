@@ -176,10 +176,14 @@ def test_the_install_is_cached() -> None:
 
 def test_the_composite_action_takes_tokens_and_config_path() -> None:
     action = load(ROOT / "action.yml")
-    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "config-path"}
+    assert set(action["inputs"]) == {"github-token", "anthropic-api-key", "config-path", "command"}
+    assert action["inputs"]["command"]["default"] == "action"
     assert action["runs"]["using"] == "composite"
     run_steps = [s for s in action["runs"]["steps"] if "run" in s]
     assert run_steps[-1]["run"] == "incident-ops action"
+    assert run_steps[-1]["if"] == "inputs.command == 'action'"  # `install` stops before it
+    # An unknown command fails before anything is installed, rather than doing nothing.
+    assert "exit 2" in run_steps[0]["run"] and "'install'" in run_steps[0]["if"]
     assert run_steps[-1]["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
 
 
@@ -208,7 +212,7 @@ def test_the_scaffold_passes_the_same_audit(tmp_path: Path) -> None:
     result = zizmor(tmp_path / ".github")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / ".github/ISSUE_TEMPLATE/incident.yml").read_text() == FORM.read_text()
-    for name in INCIDENT_WORKFLOWS:
+    for name in (*INCIDENT_WORKFLOWS, "validate.yml", "status-page.yml"):
         workflow = load(tmp_path / ".github" / "workflows" / name)
         assert workflow["permissions"] == {}
         ours = load(WORKFLOWS / name)

@@ -1,7 +1,7 @@
 """`incident-ops init [DIR]`: set another repository up for incident-ops.
 
-Writes the three workflows (incident, postmortem-merged, cadence), the incident issue
-form and a starter `incident-ops.yml`. A file that already exists is left alone unless
+Writes the five workflows (incident, postmortem-merged, cadence, validate, status-page),
+the incident issue form and a starter `incident-ops.yml`. A file that already exists is left alone unless
 `force` is given, so running init twice, or over a tuned configuration, loses nothing.
 """
 
@@ -23,6 +23,8 @@ FILES = {
     ".github/workflows/incident.yml": "workflows/incident.yml",
     ".github/workflows/postmortem-merged.yml": "workflows/postmortem-merged.yml",
     ".github/workflows/cadence.yml": "workflows/cadence.yml",
+    ".github/workflows/validate.yml": "workflows/validate.yml",
+    ".github/workflows/status-page.yml": "workflows/status-page.yml",
     ".github/ISSUE_TEMPLATE/incident.yml": "ISSUE_TEMPLATE/incident.yml",
     "incident-ops.yml": "incident-ops.yml",
 }
