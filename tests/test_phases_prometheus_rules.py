@@ -9,7 +9,6 @@ Without the binaries the test is skipped, unless INCIDENT_OPS_REQUIRE_PROMETHEUS
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -20,8 +19,8 @@ import yaml
 from incident_ops.phases.monitoring import Output as Monitoring
 from incident_ops.phases.monitoring import rules_file
 from tests.conftest import public_scenarios
+from tests.prometheus_server import running_prometheus
 from tests.test_phases_harness import load_context, run_offline
-from tests.test_prometheus import _binaries, _free_port, _wait_ready
 
 
 def _rule_files(folder: Path) -> dict[str, dict[str, list[str]]]:
@@ -53,9 +52,6 @@ def _all_evaluated(groups: list[dict[str, Any]]) -> bool:
 
 
 def test_generated_rules_load_into_prometheus_and_evaluate(tmp_path: Path) -> None:
-    binaries = _binaries()
-    assert binaries is not None
-    prometheus, _ = binaries
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     expected = _rule_files(rules_dir)
@@ -71,33 +67,12 @@ def test_generated_rules_load_into_prometheus_and_evaluate(tmp_path: Path) -> No
         ),
         encoding="utf-8",
     )
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "prometheus.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                prometheus,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            _wait_ready(url, process)
+    with running_prometheus(config, tmp_path / "data") as url:
+        groups = _loaded_groups(url)
+        deadline = time.monotonic() + 30
+        while not _all_evaluated(groups) and time.monotonic() < deadline:
+            time.sleep(0.5)
             groups = _loaded_groups(url)
-            deadline = time.monotonic() + 30
-            while not _all_evaluated(groups) and time.monotonic() < deadline:
-                time.sleep(0.5)
-                groups = _loaded_groups(url)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
     loaded: dict[str, dict[str, list[str]]] = {}
     for group in groups:
         loaded.setdefault(group["file"], {})[group["name"]] = [r["name"] for r in group["rules"]]

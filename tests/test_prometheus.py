@@ -8,12 +8,7 @@ Without the binaries the test is skipped, unless INCIDENT_OPS_REQUIRE_PROMETHEUS
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +21,7 @@ from incident_ops.evidence.collect import build_digest
 from incident_ops.evidence.digest import MetricChange
 from incident_ops.evidence.prometheus import PrometheusClient
 from incident_ops.forge.base import EvidenceFile, Issue
+from tests.prometheus_server import binaries, free_port, running_prometheus
 
 SCENARIO = (
     Path(__file__).resolve().parents[2] / "shared" / "scenarios" / "01-checkout-5xx-after-deploy"
@@ -36,41 +32,9 @@ ERROR_RATIO = (
 )
 
 
-def _binaries() -> tuple[str, str] | None:
-    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
-    if prometheus and promtool:
-        return prometheus, promtool
-    if os.environ.get("INCIDENT_OPS_REQUIRE_PROMETHEUS") == "1":
-        pytest.fail("prometheus/promtool not installed but INCIDENT_OPS_REQUIRE_PROMETHEUS=1")
-    pytest.skip("prometheus and promtool are not installed (Debian package 'prometheus')")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], deadline_s: float = 60.0) -> None:
-    until = time.monotonic() + deadline_s
-    while time.monotonic() < until:
-        if process.poll() is not None:
-            raise AssertionError(f"prometheus exited early with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("prometheus did not become ready in time")
-
-
 @pytest.fixture(scope="module")
 def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binaries = _binaries()
-    assert binaries is not None
-    prometheus, promtool = binaries
+    _, promtool = binaries()
     if not SCENARIO.exists():
         pytest.skip(f"scenario not found: {SCENARIO}")
     root = tmp_path_factory.mktemp("prometheus")
@@ -91,29 +55,8 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     config = root / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            prometheus,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data}",
-            "--storage.tsdb.retention.time=100y",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(root / "prometheus.log").open("wb"),
-    )
-    try:
-        _wait_ready(url, process)
+    with running_prometheus(config, data, "--storage.tsdb.retention.time=100y") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _issue() -> Issue:
@@ -178,7 +121,7 @@ def test_unreachable_prometheus_becomes_a_warning_not_an_error() -> None:
         [],
         [],
         config,
-        prometheus=PrometheusClient(f"http://127.0.0.1:{_free_port()}", timeout_s=2),
+        prometheus=PrometheusClient(f"http://127.0.0.1:{free_port()}", timeout_s=2),
     )
     assert digest.metrics == []
     assert any("prometheus checkout-api/error_ratio" in warning for warning in digest.warnings)
