@@ -53,8 +53,8 @@ def actions_environment(
     anthropic_url: str | None,
     anthropic_key: str | None,
 ) -> dict[str, str]:
-    """What GitHub Actions hands the step: the event file and the job's variables. The
-    write pause between GitHub writes keeps its production default."""
+    """What GitHub Actions hands the step: the event file and the job's variables. GitHub
+    writes keep their production pacing."""
     workdir.mkdir(parents=True, exist_ok=True)
     event_path = workdir / f"event-{len(list(workdir.glob('event-*')))}.json"
     event_path.write_text(json.dumps(payload), encoding="utf-8")

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from incident_ops.agents.background import prefetch_sdk
 from incident_ops.agents.base import Backend
 from incident_ops.authz import decline_politely, is_authorised
 from incident_ops.config import CONFIG_FILE, Config, parse_config
@@ -29,6 +30,8 @@ from incident_ops.forge.base import Forge
 REQUIRED = ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GITHUB_TOKEN")
 # Events whose runs GitHub starts on the default branch, so GITHUB_REF names it.
 DEFAULT_BRANCH_EVENTS = ("schedule", "repository_dispatch")
+# Events that may end in a model call (respond, a command, the cadence's updates).
+MODEL_EVENTS = ("issues", "issue_comment", "workflow_dispatch", *DEFAULT_BRANCH_EVENTS)
 
 
 def run_action(
@@ -47,6 +50,9 @@ def run_action(
         if bot is not None:
             return log.finish_ignored(bot)
         forge = forge or _github_forge(environ, name, payload)
+        if backend is None and name in MODEL_EVENTS:
+            # The SDK's import (1-2 s) runs while GitHub is read; see agents.background.
+            prefetch_sdk(None, environ)
         config_path = environ.get("INCIDENT_OPS_CONFIG") or CONFIG_FILE
         config = load_config(forge, config_path) if name in ("issues", "issue_comment") else None
         route = route_event(name, payload, (config or Config()).labels.incident)
@@ -147,9 +153,10 @@ def _respond(
 
 
 def _select_backend(config: Config, environ: Mapping[str, str], log: ActionLog) -> Backend:
-    from incident_ops.agents.select import select_backend
+    from incident_ops.agents.background import select_backend_in_background
 
-    backend, notice = select_backend(None, config, environ)
+    # Built on a thread: the run reads the issue, its comments and the record meanwhile.
+    backend, notice = select_backend_in_background(None, config, environ)
     if notice:
         log.notice(notice)
     log.row("backend", backend.name)

@@ -84,7 +84,7 @@ def _default_models() -> dict[str, str]:
 
 
 class Models(Section):
-    default: str = Field("claude-sonnet-5-5", description="Model for phases not listed.")
+    default: str = Field("claude-haiku-5-5", description="Model for phases not listed.")
     phases: dict[str, str] = Field(default_factory=_default_models)
     max_tokens: int = Field(8192, ge=256)
     timeout_s: float = Field(120.0, gt=0)

@@ -117,9 +117,10 @@ def run_phases(
 
     `lookup(phase, input_hash)` returns a stored run for unchanged inputs (the phase is
     then not asked again). `on_complete` is called on the caller's thread, in completion
-    order, as soon as each phase is done; new phases are scheduled before it is called so
-    slow publishing never holds the graph back. `adjust` lets the caller impose decisions
-    made by people (a severity set by command) on a result before dependants read it.
+    order, as soon as each phase is done; the dependants of every result that has arrived
+    are scheduled before it is called, so slow publishing never holds the graph back.
+    `adjust` lets the caller impose decisions made by people (a severity set by command)
+    on a result before dependants read it.
     `extra_input(phase)` is anything else the phase reads (its prompt, the live record),
     so a change there re-runs it.
     """
@@ -153,22 +154,41 @@ def run_phases(
 
         schedule()
         while running:
-            phase, digest, result, reused = done.get()
-            running.discard(phase.id)
-            pending.pop(phase.id, None)
-            if isinstance(result, BaseException):
-                raise result
-            output = adjust(phase, result.output) if adjust else result.output
-            if output is not result.output:
-                result = PhaseRun(
-                    output=output,
-                    backend=result.backend,
-                    model=result.model,
-                    usage=result.usage,
-                    degraded_reason=result.degraded_reason,
+            # Every result that has arrived is taken in and its dependants scheduled
+            # before any of them is published: publishing one never delays another's
+            # dependants.
+            arrived = [done.get()]
+            while True:
+                try:
+                    arrived.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            completions: list[Completion] = []
+            failure: BaseException | None = None
+            for phase, digest, result, reused in arrived:
+                running.discard(phase.id)
+                pending.pop(phase.id, None)
+                if isinstance(result, BaseException):
+                    failure = failure or result
+                    continue
+                output = adjust(phase, result.output) if adjust else result.output
+                if output is not result.output:
+                    result = PhaseRun(
+                        output=output,
+                        backend=result.backend,
+                        model=result.model,
+                        usage=result.usage,
+                        degraded_reason=result.degraded_reason,
+                    )
+                outputs[phase.id] = output
+                runs[phase.id] = result
+                completions.append(
+                    Completion(phase=phase, run=result, input_hash=digest, reused=reused)
                 )
-            outputs[phase.id] = output
-            runs[phase.id] = result
-            schedule()
-            on_complete(Completion(phase=phase, run=result, input_hash=digest, reused=reused))
+            if failure is None:
+                schedule()
+            for completion in completions:
+                on_complete(completion)
+            if failure is not None:
+                raise failure
     return runs

@@ -32,4 +32,6 @@ echo "mypy:"; mypy --strict incident_ops
 # Tests that need Prometheus or the browser are required here, not skipped.
 export INCIDENT_OPS_REQUIRE_PROMETHEUS="${INCIDENT_OPS_REQUIRE_PROMETHEUS:-1}"
 export INCIDENT_OPS_REQUIRE_BROWSER="${INCIDENT_OPS_REQUIRE_BROWSER:-1}"
-python -m pytest -q -p no:cacheprovider "$@"
+# One worker per core (pytest-xdist); each test file stays on one worker, so a module's
+# shared fixture (a fault run, a crash bench) runs once. `scripts/test.sh -n 0` runs serially.
+python -m pytest -q -p no:cacheprovider -n auto --dist loadscope "$@"

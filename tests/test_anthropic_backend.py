@@ -79,7 +79,7 @@ def test_a_phase_is_one_structured_call_with_the_shared_context_cached_first(
     assert run.usage.cost_usd == cost_usd(run.usage, price_for(FAST_MODEL, {})) > 0
 
 
-def test_later_phases_read_the_shared_context_from_the_cache(
+def test_later_phases_read_the_shared_context_and_shared_handoff_from_the_cache(
     messages_double: MessagesDouble, anthropic_env: dict[str, str], context: IncidentContext
 ) -> None:
     backend = backend_for(anthropic_env)
@@ -90,16 +90,28 @@ def test_later_phases_read_the_shared_context_from_the_cache(
     mitigation = backend.run(BY_ID["mitigation"], PhaseInput(context, inputs))
 
     first, second, third = messages_double.requests
+    assert {r.body["model"] for r in (first, second, third)} == {FAST_MODEL}
     assert first.body["system"][0] == second.body["system"][0] == third.body["system"][0]
-    assert second.body["model"] == third.body["model"]  # sonnet: observability writes
-    assert second.usage["cache_creation_input_tokens"] > 0
-    assert mitigation.usage.cache_read_input_tokens == second.usage["cache_creation_input_tokens"]
-    handoff = third.body["messages"][0]["content"]
-    assert "<handoff>" in handoff
-    assert json.loads(handoff.split("<handoff>\n")[1].split("\n</handoff>")[0]).keys() == {
-        "triage",
-        "observability",
-    }
+    assert second.body["system"][1] == third.body["system"][1]  # triage's result, cached
+    assert second.breakpoints == ["system.0", "system.1"]
+    assert third.breakpoints == ["system.0", "system.1", "system.2"]
+    # triage wrote the context; observability read it and wrote its handoff block; the
+    # mitigation read both and wrote observability's result, which the other phases share
+    context_tokens = first.usage["cache_creation_input_tokens"]
+    assert second.usage["cache_read_input_tokens"] == context_tokens
+    triage_tokens = second.usage["cache_creation_input_tokens"]
+    assert triage_tokens > 0
+    assert mitigation.usage.cache_read_input_tokens == context_tokens + triage_tokens
+    assert mitigation.usage.cache_creation_input_tokens > 0
+    handed = [block["text"] for block in third.body["system"][1:3]]
+    assert [text.split("\n", 1)[0] for text in handed] == [
+        '<handoff phase="triage">',
+        '<handoff phase="observability">',
+    ]
+    assert json.loads(handed[0].split("\n")[1]) == triage.model_dump(mode="json")
+    assert third.body["messages"] == [
+        {"role": "user", "content": prompting.ask_message(BY_ID["mitigation"])}
+    ]
 
 
 def test_models_come_from_the_configuration_then_the_defaults() -> None:
@@ -275,11 +287,9 @@ def test_what_redaction_misses_but_the_second_detector_flags_is_withheld(
     assert key not in sent.raw
     shared = sent.body["system"][0]["text"]
     assert prompting.WITHHELD in shared and context.issue.title in shared
-    handoff = json.loads(
-        sent.body["messages"][0]["content"].split("<handoff>\n")[1].split("\n</handoff>")[0]
-    )
-    assert handoff["triage"]["user_impact"] == prompting.WITHHELD
-    assert handoff["triage"]["headline"] == triage.headline
+    handoff = json.loads(sent.body["system"][1]["text"].split("\n")[1])
+    assert handoff["user_impact"] == prompting.WITHHELD
+    assert handoff["headline"] == triage.headline
 
 
 def test_evidence_reaches_the_model_as_a_digest_within_its_budget(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -13,7 +14,7 @@ from anthropic.lib._parse._transform import transform_schema
 from pydantic import TypeAdapter, ValidationError
 
 from incident_ops.phases import PHASES
-from tests.anthropic_double.prompt_cache import PromptCache
+from tests.anthropic_double.prompt_cache import PromptCache, min_cacheable_tokens
 from tests.anthropic_double.schema_fill import instance_for
 from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, violating_answer
 
@@ -163,6 +164,58 @@ def test_cache_needs_the_same_model_and_bytes_and_a_long_enough_prefix(
     for _ in range(2):
         usage = post(messages_double, short)[1]["usage"]
         assert usage["cache_creation_input_tokens"] == usage["cache_read_input_tokens"] == 0
+
+
+def test_the_minimum_cacheable_length_is_the_models() -> None:
+    assert min_cacheable_tokens("claude-haiku-5-5") == min_cacheable_tokens("claude-opus-5-5")
+    assert min_cacheable_tokens("claude-sonnet-5-5") == 512
+    assert min_cacheable_tokens("claude-sonnet-5") == 1024
+    assert min_cacheable_tokens("claude-sonnet-4-5-20250929") == 1024
+    assert min_cacheable_tokens("claude-haiku-4-5-20251001") == 4096
+    assert min_cacheable_tokens("claude-unknown-9") == 4096  # never kinder than documented
+    cache = PromptCache()
+    for _ in range(2):  # LONG (~1,700 tokens) is below Haiku 4.5's minimum: never cached
+        usage = cache.account(body(model="claude-haiku-4-5"))
+        assert usage.cache_creation_input_tokens == usage.cache_read_input_tokens == 0
+
+
+def test_a_read_looks_back_from_a_later_breakpoint_to_an_earlier_write() -> None:
+    cache = PromptCache()
+    cache.account(body())  # writes the context block's prefix only
+    later = body()
+    later["system"][1]["cache_control"] = {"type": "ephemeral"}  # the mark moves on a block
+    usage = cache.account(later)
+    context_tokens = -(-len(LONG) // 4)
+    assert usage.cache_read_input_tokens == context_tokens  # found one block back
+    assert usage.cache_creation_input_tokens > 0  # and the longer prefix is written now
+    assert cache.account(later).cache_read_input_tokens > context_tokens
+
+
+def test_requests_sent_side_by_side_cannot_read_each_others_writes() -> None:
+    cache = PromptCache()
+    first, second = cache.begin(body()), cache.begin(body())  # both answers pending
+    assert first.cache_creation_input_tokens == second.cache_creation_input_tokens > 0
+    assert second.cache_read_input_tokens == 0
+    cache.publish(first)  # the first answer has begun: its entry is readable from now on
+    third = cache.account(body())
+    assert third.cache_read_input_tokens == first.cache_creation_input_tokens
+
+
+def test_the_double_makes_writes_readable_once_the_answer_begins() -> None:
+    with MessagesDouble(answer_delay_s=0.3, first_token_s=0.2) as double:
+        results: list[dict[str, Any]] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(post(double, body())[1]["usage"]))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        after = post(double, body())[1]["usage"]
+    assert [u["cache_read_input_tokens"] for u in results] == [0, 0]
+    assert all(u["cache_creation_input_tokens"] > 0 for u in results)
+    assert after["cache_read_input_tokens"] == results[0]["cache_creation_input_tokens"]
 
 
 def test_schema_in_cache_key_mode_separates_phases() -> None:

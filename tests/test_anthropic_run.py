@@ -2,8 +2,9 @@
 
 One run of a public scenario, with credentials and personal data planted in the issue,
 a comment and the evidence, is checked phase by phase: the model, the system prompt,
-where the cache breakpoint sits, the schema sent, the usage and cost recorded, and that
-nothing planted ever reached the API. Degraded runs follow.
+where the cache breakpoints sit, the schema sent, the usage and cost recorded, and that
+nothing planted ever reached the API. The double's answers take a moment, as real ones
+do, so phases run side by side cannot read each other's cache writes. Degraded runs follow.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from anthropic.lib._parse._transform import transform_schema
 from pydantic import BaseModel, TypeAdapter
 
 from incident_ops.agents import prompting
-from incident_ops.agents.anthropic import AnthropicBackend, model_for_phase
+from incident_ops.agents.anthropic import (
+    MAX_BREAKPOINTS,
+    AnthropicBackend,
+    model_for_phase,
+    shared_handoff_depths,
+)
 from incident_ops.agents.base import PhaseRun
 from incident_ops.agents.pricing import with_cost
 from incident_ops.config import Models
@@ -24,7 +30,14 @@ from incident_ops.context import IncidentContext, PhaseInput
 from incident_ops.model import Usage
 from incident_ops.phases import BY_ID, PHASES
 from tests.anthropic_double.incident import must_not_leak, scenario_context
-from tests.anthropic_double.measure import figures, phase_of, run_all
+from tests.anthropic_double.measure import (
+    ANSWER_DELAY_S,
+    FIRST_TOKEN_S,
+    figures,
+    phase_of,
+    run_all,
+)
+from tests.anthropic_double.prompt_cache import approx_tokens, min_cacheable_tokens
 from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, RecordedRequest
 from tests.conftest import SCENARIOS
 
@@ -51,7 +64,7 @@ def full_run() -> Iterator[FullRun]:
     if not SCENARIO.is_dir():
         pytest.skip(f"{SCENARIO} is not present")
     context = scenario_context(SCENARIO, plant=True)
-    with MessagesDouble() as double:
+    with MessagesDouble(answer_delay_s=ANSWER_DELAY_S, first_token_s=FIRST_TOKEN_S) as double:
         backend = start(double, context)
         runs = run_all(context, backend)
         requests = {phase_of(r): r for r in double.message_requests()}
@@ -68,30 +81,56 @@ def test_every_phase_asked_its_own_model_once(full_run: FullRun) -> None:
         assert "tools" not in sent and "tool_choice" not in sent
 
 
-def test_the_shared_context_comes_first_is_identical_and_is_the_only_breakpoint(
+def test_cached_blocks_come_first_are_byte_identical_and_marked_where_shared(
     full_run: FullRun,
 ) -> None:
     shared = prompting.shared_context(full_run.context)
+    handed_texts: dict[str, set[str]] = {}
+    senders: dict[tuple[str, str], list[str]] = {}  # (model, marked prefix) -> phases
     for phase in PHASES:
         sent = full_run.requests[phase.id]
-        assert sent.breakpoints == ["system.0"], phase.id
-        first, specialist = sent.body["system"]
-        assert first == {"type": "text", "text": shared, "cache_control": {"type": "ephemeral"}}
-        assert specialist["text"] == prompting.specialist_prompt(phase).text
-        assert specialist["text"].startswith(f"# Your phase: {phase.title} ({phase.id})")
+        system = sent.body["system"]
+        # the context first and always marked, the specialist last and never
+        assert system[0] == {"type": "text", "text": shared, "cache_control": {"type": "ephemeral"}}
+        assert system[-1] == {"type": "text", "text": prompting.specialist_prompt(phase).text}
+        assert system[-1]["text"].startswith(f"# Your phase: {phase.title} ({phase.id})")
+        # between them, the handed results, the most widely needed first
+        order = prompting.handoff_order(phase)
+        assert [b["text"].split("\n", 1)[0] for b in system[1:-1]] == [
+            f'<handoff phase="{pid}">' for pid in order
+        ], phase.id
+        for pid, block in zip(order, system[1:-1], strict=True):
+            handed_texts.setdefault(pid, set()).add(block["text"])
+        depths = shared_handoff_depths(phase, Models())
+        assert sent.breakpoints == ["system.0"] + [f"system.{d}" for d in depths], phase.id
+        assert len(sent.breakpoints) <= MAX_BREAKPOINTS
+        for mark in depths:
+            key = (sent.body["model"], json_prefix(system, mark))
+            senders.setdefault(key, []).append(phase.id)
+    # a result reads the same, byte for byte, in every phase handed it
+    assert all(len(texts) == 1 for texts in handed_texts.values()), handed_texts.keys()
+    # every marked handoff prefix is sent, byte for byte, by at least two phases on its model
+    assert all(len(phases) >= 2 for phases in senders.values()), senders.values()
+    # the defaults: everything after triage builds on triage, and the phases that also
+    # build on observability share that prefix too
+    assert shared_handoff_depths(BY_ID["triage"], Models()) == []
+    assert shared_handoff_depths(BY_ID["observability"], Models()) == [1]
+    assert shared_handoff_depths(BY_ID["security"], Models()) == [1, 2]
 
 
-def test_each_phase_sends_its_output_schema_and_its_handoff(full_run: FullRun) -> None:
+def json_prefix(system: list[dict[str, object]], mark: int) -> str:
+    return "\n".join(str(block["text"]) for block in system[: mark + 1])
+
+
+def test_each_phase_sends_its_output_schema_its_handoff_and_asks(full_run: FullRun) -> None:
     for phase in PHASES:
         sent = full_run.requests[phase.id]
         assert sent.schema == transform_schema(TypeAdapter(phase.output).json_schema()), phase.id
         assert sent.body["output_config"]["format"]["type"] == "json_schema"
-        (turn,) = sent.body["messages"]
         inputs: dict[str, BaseModel] = {need: full_run.runs[need].output for need in phase.needs}
-        assert turn == {
-            "role": "user",
-            "content": prompting.handoff_message(phase, PhaseInput(full_run.context, inputs)),
-        }
+        handed = prompting.handoff_blocks(phase, PhaseInput(full_run.context, inputs))
+        assert [block["text"] for block in sent.body["system"][1:-1]] == [h.text for h in handed]
+        assert sent.body["messages"] == [{"role": "user", "content": prompting.ask_message(phase)}]
         assert isinstance(full_run.runs[phase.id].output, phase.output)
 
 
@@ -121,28 +160,25 @@ def test_no_planted_secret_or_personal_datum_reaches_a_request(full_run: FullRun
     assert "[REDACTED:" in full_run.requests["triage"].body["system"][0]["text"]
 
 
-def test_only_the_first_phase_of_each_model_writes_the_cache_the_rest_read_it(
+def test_each_model_writes_the_shared_context_once_and_its_later_phases_read_it(
     full_run: FullRun,
 ) -> None:
-    shared_tokens = -(-len(prompting.shared_context(full_run.context)) // 4)
-    assert shared_tokens >= full_run.double.min_cache_tokens
+    shared_tokens = approx_tokens(prompting.shared_context(full_run.context))
     seen_models: set[str] = set()
     for phase in PHASES:  # graph order: a model's first phase always runs before its others
         usage = full_run.runs[phase.id].usage
         model = full_run.runs[phase.id].model or ""
+        assert shared_tokens >= min_cacheable_tokens(model)
         if model in seen_models:
-            assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (
-                shared_tokens,
-                0,
-            ), phase.id
+            assert usage.cache_read_input_tokens >= shared_tokens, phase.id
         else:
-            assert (usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (
-                0,
-                shared_tokens,
-            ), phase.id
+            assert usage.cache_read_input_tokens == 0, phase.id
+            assert usage.cache_creation_input_tokens >= shared_tokens, phase.id
         seen_models.add(model)
+    assert len(seen_models) == 2  # the fast and the strong model: one cache write each
     measured = figures(full_run.runs, full_run.double)
     print(f"\n{SCENARIO.name}: {measured.line()}")  # the closing-note figures (pytest -s)
+    assert measured.cache_share_after_first >= 0.6
 
 
 def test_persistent_api_failures_degrade_every_phase_and_the_run_completes() -> None:

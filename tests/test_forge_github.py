@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from incident_ops.errors import ForgeError
 from incident_ops.forge.base import Label
 from incident_ops.forge.dry_run import DryRunForge
 from incident_ops.forge.github import GitHubForge
-from tests.github_double.fixtures import OWNER, forge_for, started_double
+from tests.github_double.fixtures import BOT, OWNER, forge_for, started_double
 from tests.github_double.openapi import OpenApiSubset
 from tests.github_double.routes import outside_subset
 from tests.github_double.server import Fault, GitHubDouble
@@ -122,6 +124,94 @@ def test_a_sticky_comment_is_edited_in_place_never_duplicated(
     assert len(double.requests("PATCH", r"/issues/comments/")) == 2  # not for "unchanged"
 
 
+STATUS = "<!-- incident-ops:status -->"
+
+
+def test_two_runs_that_both_create_a_sticky_comment_end_with_one(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    other = forge_for(double)
+    forge.list_comments(number)
+    other.list_comments(number)  # both read the thread before either wrote to it
+    ours = forge.upsert_comment(number, STATUS, "ours: investigating")
+    forge.upsert_comment(number, "<!-- incident-ops:stage:1 -->", "ours: stage 1")
+    other.upsert_comment(number, STATUS, "theirs: investigating")
+    other.upsert_comment(number, "<!-- incident-ops:stage:1 -->", "theirs: stage 1")
+    assert len(double.repo.comments_on(number)) == 4  # the race: two of each
+    forge.upsert_comment(number, STATUS, "ours: mitigated")  # looks again before editing
+    other.upsert_comment(number, STATUS, "theirs: resolved")  # its own twin is gone
+    bodies = {c.id: c.body for c in double.repo.comments_on(number)}
+    assert len(bodies) == 2
+    assert bodies[ours.id] == f"{STATUS}\ntheirs: resolved"  # the oldest, the last word
+    assert [b for b in bodies.values() if "stage:1" in b] == [
+        "<!-- incident-ops:stage:1 -->\ntheirs: stage 1"  # written after ours: the later word
+    ]
+
+
+def test_a_run_that_created_nothing_does_not_look_again(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    forge.upsert_comment(number, STATUS, "investigating")
+    later = forge_for(double)
+    later.upsert_comment(number, STATUS, "mitigated")
+    later.upsert_comment(number, STATUS, "resolved")
+    assert len(double.requests("GET", rf"/issues/{number}/comments$")) == 2  # one per forge
+
+
+def test_twins_left_by_an_earlier_run_are_folded_when_found(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    first = double.repo.add_comment(number, "github-actions[bot]", f"{STATUS}\nold")
+    double.repo.add_comment(number, "github-actions[bot]", f"{STATUS}\nnewer")
+    kept = forge.upsert_comment(number, STATUS, "now")
+    assert kept.id == first.id
+    assert [c.body for c in double.repo.comments_on(number)] == [f"{STATUS}\nnow"]
+
+
+def test_without_deleting_a_twin_becomes_a_note_without_the_marker() -> None:
+    with started_double(subset_only=True) as double:  # DELETE is outside the subset
+        number = open_incident(double)
+        first = double.repo.add_comment(number, "github-actions[bot]", f"{STATUS}\nold")
+        double.repo.add_comment(number, "github-actions[bot]", f"{STATUS}\nnewer")
+        forge_for(double).upsert_comment(number, STATUS, "now")
+        bodies = [c.body for c in double.repo.comments_on(number)]
+    assert bodies[0] == f"{STATUS}\nnow" and double.repo.comments_on(number)[0].id == first.id
+    assert STATUS not in bodies[1] and "two runs wrote at once" in bodies[1]
+
+
+def test_a_marker_in_someone_elses_comment_is_never_taken_for_ours(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    number = open_incident(double)
+    planted = double.repo.add_comment(number, "outsider-olly", f"{STATUS}\nall fixed, close it")
+    ours = forge.upsert_comment(number, STATUS, "investigating")
+    forge_for(double).upsert_comment(number, STATUS, "mitigated")
+    comments = double.repo.comments_on(number)
+    assert [c.id for c in comments] == [planted.id, ours.id]
+    assert comments[0].body == f"{STATUS}\nall fixed, close it"  # neither edited nor folded
+    assert comments[1].body == f"{STATUS}\nmitigated"
+
+
+def test_the_double_deletes_a_comment_as_github_documents(double: GitHubDouble) -> None:
+    number = open_incident(double)
+    made = double.repo.add_comment(number, "dev-dana", "typo")
+    url = f"{double.url}/repos/{double.repo.full_name}/issues/comments/{made.id}"
+    headers = {"Authorization": "token ghs_double_workflow_token"}
+    assert requests.delete(url, timeout=5).status_code == 401
+    first = requests.delete(url, headers=headers, timeout=5)
+    assert (first.status_code, first.content) == (204, b"")
+    assert requests.delete(url, headers=headers, timeout=5).status_code == 404
+    assert double.repo.comments_on(number) == []
+    assert outside_subset("DELETE", f"/repos/{double.repo.full_name}/issues/comments/1")
+
+
 def test_the_branch_is_made_from_the_default_branch_once(
     double: GitHubDouble,
     forge: GitHubForge,
@@ -177,6 +267,67 @@ def test_a_commit_lands_on_top_of_someone_elses(
     assert {"incidents/x/a.md", "incidents/x/b.md", "incidents/x/human.md"} <= set(files)
 
 
+def _someone_pushes_after_our_commits(double: GitHubDouble, branch: str, times: int) -> None:
+    """Each of the forge's next `times` commits is followed, before its ref update, by a
+    person's commit on `branch`: the update is then refused as not a fast forward."""
+    git = double.repo.git
+    put_commit = git.put_commit
+    left = [times]
+
+    def racing(tree: str, parents: list[str], message: str, *people: Any) -> str:
+        sha = put_commit(tree, parents, message, *people)
+        if people[0].name == BOT and left[0] > 0:
+            left[0] -= 1
+            double.repo.commit_files(branch, {f"human-{left[0]}.md": "h"}, "a person", "dev-dana")
+        return sha
+
+    git.put_commit = racing  # type: ignore[method-assign]
+
+
+def test_a_refused_ref_update_is_rebuilt_on_the_new_head_up_to_three_times(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    _someone_pushes_after_our_commits(double, "incident/7", times=2)
+    sha = forge.commit_files("incident/7", {"incidents/x/a.md": "a"}, "ours")
+    history = [c.message for c in double.repo.git.history("incident/7")]
+    assert sha == double.repo.git.refs["refs/heads/incident/7"]
+    assert history[:3] == ["ours", "a person", "a person"]
+    assert {"human-0.md", "human-1.md", "incidents/x/a.md"} <= set(
+        double.repo.git.files_on("incident/7")
+    )
+    refused = [r for r in double.requests("PATCH", r"/git/refs/") if r.status == 422]
+    assert len(refused) == 2
+
+
+def test_a_branch_that_keeps_moving_gives_a_clear_error(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    _someone_pushes_after_our_commits(double, "incident/7", times=3)
+    with pytest.raises(ForgeError, match="incident/7 kept moving"):
+        forge.commit_files("incident/7", {"incidents/x/a.md": "a"}, "ours")
+    assert "ours" not in [c.message for c in double.repo.git.history("incident/7")]
+
+
+def test_a_branch_another_run_created_meanwhile_is_adopted_not_overwritten(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    assert forge.list_files("incident/7", "incidents/") == []  # not there yet
+    other = forge_for(double)
+    other.ensure_branch("incident/7", "main")
+    other.commit_files("incident/7", {"incidents/x/theirs.md": "t"}, "theirs")
+    forge.ensure_branch("incident/7", "main")  # "Reference already exists": read it
+    forge.commit_files("incident/7", {"incidents/x/ours.md": "o"}, "ours")
+    history = [c.message for c in double.repo.git.history("incident/7")]
+    assert history[:2] == ["ours", "theirs"]
+    refused = [r for r in double.requests("POST", r"/git/refs$") if r.status == 422]
+    assert len(refused) == 1
+
+
 def test_reads_files_and_lists_folders(double: GitHubDouble, forge: GitHubForge) -> None:
     assert (
         forge.read_file("main", "incident-ops.yml")
@@ -225,6 +376,49 @@ def test_already_exists_from_a_concurrent_run_counts_as_success(
     assert double.repo.issues[ours.number].body == "ours"
     refused = [r for r in double.requests("POST", r"/pulls$") if r.status == 422]
     assert len(refused) == 1
+
+
+def test_a_branch_this_run_created_needs_no_pull_request_lookup(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    forge.commit_files("incident/7", {"incidents/x/postmortem.md": "pm"}, "stage 5")
+    assert forge.find_pull_request("incident/7") is None
+    forge.upsert_pull_request("incident/7", "main", "Postmortem", "v1", True)
+    assert double.requests("GET", r"/pulls$") == []
+    assert len(double.repo.pulls) == 1
+
+
+def test_two_runs_opening_the_pull_request_at_once_share_one(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_branch("incident/7", "main")
+    forge.commit_files("incident/7", {"incidents/x/postmortem.md": "pm"}, "stage 5")
+    other = forge_for(double)
+    other.ensure_branch("incident/7", "main")  # found: this run looks the PR up
+    assert other.find_pull_request("incident/7") is None
+    assert forge.find_pull_request("incident/7") is None
+    theirs = other.upsert_pull_request("incident/7", "main", "Postmortem", "theirs", True)
+    ours = forge.upsert_pull_request("incident/7", "main", "Postmortem", "ours", True)
+    again = other.upsert_pull_request("incident/7", "main", "Postmortem", "theirs 2", True)
+    assert ours.number == theirs.number == again.number
+    assert len(double.repo.pulls) == 1
+    assert double.repo.issues[ours.number].body == "theirs 2"
+
+
+def test_one_missing_label_is_created_without_listing_them_all(
+    double: GitHubDouble,
+    forge: GitHubForge,
+) -> None:
+    forge.ensure_labels([Label(name="severity:P1", color="d93f0b", description="P1")])
+    forge.ensure_labels([Label(name="severity:P1", color="d93f0b", description="P1")])
+    forge_for(double).ensure_labels([Label(name="bug", color="000000")])  # exists: 422
+    assert double.requests("GET", r"/labels$") == []
+    assert len(double.requests("POST", r"/labels$")) == 2
+    bug = double.repo.find_label("bug")
+    assert bug is not None and bug.color == "d73a4a"  # the owner's styling is kept
 
 
 def test_permission_uses_the_fine_grained_role(forge: GitHubForge) -> None:

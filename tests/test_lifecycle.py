@@ -3,9 +3,11 @@ follow-through that turns action items into tracked issues exactly once."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from incident_ops.config import Config
@@ -44,6 +46,20 @@ def setup(tmp_path: Path) -> tuple[LocalForge, SimulatedClock]:
     return forge, clock
 
 
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The incident opened and worked once at OPENED: each test works on a copy."""
+    forge, clock = setup(tmp_path_factory.mktemp("worked"))
+    respond(forge, 1, clock=clock)
+    return forge.path
+
+
+def worked_copy(worked: Path, tmp_path: Path) -> tuple[LocalForge, SimulatedClock]:
+    shutil.copytree(worked, tmp_path / "repo", symlinks=True)
+    clock = SimulatedClock(OPENED)
+    return LocalForge(tmp_path / "repo", clock=clock), clock
+
+
 def record_on(forge: LocalForge, branch: str) -> dict[str, object]:
     folder = next(p for p in forge.list_files(branch, "incidents/") if p.endswith("incident.yaml"))
     text = forge.read_file(branch, folder)
@@ -56,13 +72,11 @@ def bot_comments(forge: LocalForge, marker: str) -> list[str]:
     return [c.body for c in forge.list_comments(1) if c.author_is_bot and marker in c.body]
 
 
-def test_cadence_posts_each_due_update_once(tmp_path: Path) -> None:
-    forge, clock = setup(tmp_path)
-    first = respond(forge, 1, clock=clock)
+def test_cadence_posts_each_due_update_once(worked: Path, tmp_path: Path) -> None:
+    forge, clock = worked_copy(worked, tmp_path)
+    first = respond(forge, 1, clock=clock)  # nothing new: the incident as first worked
     assert first.incident.severity in {"P0", "P1"}
-    minutes = Config.model_validate(yaml.safe_load(CONFIG)).cadence.minutes[
-        first.incident.severity
-    ]
+    minutes = Config.model_validate(yaml.safe_load(CONFIG)).cadence.minutes[first.incident.severity]
     assert minutes
     clock.now = OPENED + timedelta(minutes=minutes - 1)
     assert check_all(forge, clock=clock) == []
@@ -82,9 +96,8 @@ def test_cadence_posts_each_due_update_once(tmp_path: Path) -> None:
     assert record["success"]["cadence_met"] is False  # type: ignore[index]
 
 
-def test_update_command_posts_now_and_guest_is_declined_once(tmp_path: Path) -> None:
-    forge, clock = setup(tmp_path)
-    respond(forge, 1, clock=clock)
+def test_update_command_posts_now_and_guest_is_declined_once(worked: Path, tmp_path: Path) -> None:
+    forge, clock = worked_copy(worked, tmp_path)
     clock.now = OPENED + timedelta(minutes=3)
     forge.add_comment(1, "guest", "/incident sev P3", created_at=clock.now)
     forge.add_comment(1, "guest", "/incident status resolved", created_at=clock.now)
@@ -96,9 +109,8 @@ def test_update_command_posts_now_and_guest_is_declined_once(tmp_path: Path) -> 
     assert respond(forge, 1, clock=clock).updates_posted == []
 
 
-def test_closing_resolves_reopening_reopens_and_owners_review(tmp_path: Path) -> None:
-    forge, clock = setup(tmp_path)
-    respond(forge, 1, clock=clock)
+def test_closing_resolves_reopening_reopens_and_owners_review(worked: Path, tmp_path: Path) -> None:
+    forge, clock = worked_copy(worked, tmp_path)
     clock.now = OPENED + timedelta(hours=2)
     forge.close_issue(1)
     result = respond(forge, 1, clock=clock)
@@ -147,9 +159,9 @@ def test_merged_postmortem_tracks_action_items_exactly_once(tmp_path: Path) -> N
     assert len(forge.list_pull_requests()) == before
 
 
-def test_followup_ignores_unmerged_and_foreign_pull_requests(tmp_path: Path) -> None:
-    forge, clock = setup(tmp_path)
-    result = respond(forge, 1, clock=clock)
+def test_followup_ignores_unmerged_and_foreign_pull_requests(worked: Path, tmp_path: Path) -> None:
+    forge, clock = worked_copy(worked, tmp_path)
+    result = respond(forge, 1, clock=clock)  # nothing new: the incident as first worked
     pr_number = result.incident.pull_request.number  # type: ignore[union-attr]
     assert followup(forge, pr_number, clock=clock).skipped
     assert not [i for i in forge.list_issues() if "action-item" in i.labels]

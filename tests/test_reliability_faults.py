@@ -3,6 +3,9 @@
 full run ends exactly where a fault-free run ends; retries are bounded and wait as asked;
 a run that cannot finish says why and loses nothing already committed.
 
+The clients' retry waits are taken on a virtual clock (faults.VirtualWaits): the GitHub
+double stamps requests with it, so "waited as asked" is still checked, without waiting.
+
 This file runs one scenario; benchmarks/reliability.py runs every public scenario.
 """
 
@@ -33,10 +36,10 @@ def _scenario(name: str) -> Path:
 @pytest.fixture(scope="module")
 def runs() -> tuple[FaultRun, FaultRun, str, Seen]:
     folder = _scenario(SCENARIO)
-    with faults.doubles(folder, SEED, 0.0, 0.0) as (github, model, number):
+    with faults.doubles(folder, SEED, 0.0, 0.0, virtual_waits=True) as (github, model, number):
         clean = faults.work(github, model, number)
         clean_url = github.url
-    with faults.doubles(folder, SEED, 0.2, 0.2) as (github, model, number):
+    with faults.doubles(folder, SEED, 0.2, 0.2, virtual_waits=True) as (github, model, number):
         faulty = faults.work(github, model, number)
         seen = list(github.seen)
         faulty_url = github.url
@@ -82,10 +85,10 @@ def test_retries_are_bounded_and_honour_retry_after(
 
 def test_a_github_outage_midway_loses_nothing_and_the_next_run_completes() -> None:
     folder = _scenario(QUIET)
-    with faults.doubles(folder, SEED, 0.0, 0.0) as (github, _, number):
+    with faults.doubles(folder, SEED, 0.0, 0.0, virtual_waits=True) as (github, _, number):
         reference = faults.work(github, None, number)
         reference_url, requests = github.url, len(github.seen)
-    with faults.doubles(folder, SEED, 0.0, 0.0) as (github, _, number):
+    with faults.doubles(folder, SEED, 0.0, 0.0, virtual_waits=True) as (github, _, number):
         github.outage_after = requests * 2 // 3  # after the first stage commits
         failed = faults.work(github, None, number)
         committed = dict(failed.state.files)
@@ -102,7 +105,7 @@ def test_a_github_outage_midway_loses_nothing_and_the_next_run_completes() -> No
 
 def test_github_down_for_good_gives_a_clear_error_after_bounded_retries() -> None:
     folder = _scenario(QUIET)
-    with faults.doubles(folder, SEED, 1.0, 0.0) as (github, _, number):
+    with faults.doubles(folder, SEED, 1.0, 0.0, virtual_waits=True) as (github, _, number):
         failed = faults.work(github, None, number)
         seen = list(github.seen)
     assert failed.error is not None and failed.error.startswith("GitHub: cannot"), failed.error
@@ -115,7 +118,7 @@ def model_outage() -> tuple[FaultRun, FaultRun, int]:
     """A run while every model call fails with 500, then one after the API recovered."""
     folder = _scenario(QUIET)
     with (
-        faults.doubles(folder, SEED, 0.0, 0.0) as (github, _, number),
+        faults.doubles(folder, SEED, 0.0, 0.0, virtual_waits=True) as (github, _, number),
         FaultyMessages() as model,
     ):
         model.fail(500, times=None, retry_after="0.01")  # the SDK's own back-off is slow

@@ -1,14 +1,25 @@
-"""Every public scenario replays end to end through the installed CLI, and a second
-replay into the same repository adds nothing."""
+"""Every public scenario replays end to end, scored as `incident-ops eval` scores it, and
+a second replay into the same repository adds nothing.
+
+The scenarios run through the CLI's own entry point in this process (`incident-ops replay
+--json --score`, as `eval` works every scenario in one process): a subprocess per replay
+would add an interpreter start and the package's imports to each of them. The installed
+console script is run as a user runs it by the steered-commands case below and by `demo`
+in tests/test_cli.py.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from incident_ops.cli import main
 from incident_ops.forge.local import LocalForge
 from incident_ops.phases import PHASES
 from tests.conftest import public_scenarios
@@ -34,9 +45,24 @@ def snapshot(repo: Path) -> dict[str, object]:
     }
 
 
+def replay_scored(
+    scenario: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """`incident-ops replay SCENARIO --json --score --workdir WORKDIR`, offline."""
+    capsys.readouterr()
+    args = ["replay", str(scenario), "--json", "--score", "--backend", "offline"]
+    code = main([*args, "--workdir", str(workdir)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
 @pytest.mark.parametrize("scenario", public_scenarios(), ids=lambda p: p.name)
-def test_scenario_replays_to_the_contract_and_converges(scenario: Path, tmp_path: Path) -> None:
-    result = replay_json(scenario, tmp_path)
+def test_scenario_replays_to_the_contract_and_converges(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = replay_scored(scenario, tmp_path, capsys)
     incident = result["incident"]
     assert incident["issue"] == 1
     assert incident["status"] in STATUSES
@@ -46,12 +72,20 @@ def test_scenario_replays_to_the_contract_and_converges(scenario: Path, tmp_path
     assert set(incident["root_cause"]) >= {"service", "summary", "confidence"}
     assert result["pull_request"]["number"] == 2
 
+    expected_file = scenario / "expected.yaml"
+    if expected_file.is_file():  # scored as `incident-ops eval` scores it
+        expected = yaml.safe_load(expected_file.read_text(encoding="utf-8")) or {}
+        score = result["score"]
+        assert score["severity"] == incident["severity"]
+        assert score["expected_severity"] == expected.get("severity")
+        assert score["type"] == incident["type"]
+
     repo = Path(result["repository"])
     folder = f"incidents/{incident['id']}"
     files = set(result["files"])
-    expected = {f"{folder}/{p.number:02d}-{p.id}.md" for p in PHASES}
-    expected |= {f"{folder}/postmortem.md", f"{folder}/incident.yaml"}
-    assert expected <= files
+    expected_files = {f"{folder}/{p.number:02d}-{p.id}.md" for p in PHASES}
+    expected_files |= {f"{folder}/postmortem.md", f"{folder}/incident.yaml"}
+    assert expected_files <= files
     assert files == set(git(repo, "ls-tree", "-r", "--name-only", "incident/1").split()) - {
         "incident-ops.yml"
     }
@@ -68,7 +102,7 @@ def test_scenario_replays_to_the_contract_and_converges(scenario: Path, tmp_path
         assert sum(f"<!-- incident-ops:stage:{stage} -->" in b for b in bodies) == 1
 
     before = snapshot(repo)
-    again = replay_json(scenario, tmp_path)
+    again = replay_scored(scenario, tmp_path, capsys)
     assert again["incident"] == incident
     assert snapshot(repo) == before
 
@@ -114,3 +148,27 @@ def test_commands_steer_the_record_and_outsiders_do_not(tmp_path: Path) -> None:
     labels = LocalForge(repo).get_issue(1).labels
     assert "severity:P0" in labels and "status:mitigated" in labels
     assert "severity:P3" not in labels
+
+
+def test_eval_scores_every_scenario_in_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`incident-ops eval DIR`: one row per scenario with its expected answer, and totals.
+    Two cheap scenarios stand in for the folder; every public one is scored above."""
+    chosen = [p for p in public_scenarios() if p.name.startswith(("09-", "10-"))]
+    if len(chosen) < 2:
+        pytest.skip("the shared scenarios are not present")
+    for scenario in chosen:
+        (tmp_path / scenario.name).symlink_to(scenario, target_is_directory=True)
+    (tmp_path / "notes").mkdir()  # not a scenario: skipped
+    scratch = tmp_path.parent / f"{tmp_path.name}-replays"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # eval replays in temp folders
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    for scenario in chosen:
+        expected = yaml.safe_load((scenario / "expected.yaml").read_text(encoding="utf-8"))
+        (row,) = [line for line in rows if line.startswith(scenario.name)]
+        assert f"/{expected['severity']}" in row
+    assert any(line.startswith(f"TOTAL ({len(chosen)})") for line in rows)

@@ -1,10 +1,15 @@
 """The anthropic backend: each phase is one Claude call with native structured output.
 
-The request puts the shared incident context first, as a system block marked for the
-prompt cache, then the specialist's prompt, then the handoff from earlier phases (see
-`prompting`). `client.messages.parse(output_format=<the phase's Output model>)` sends the
-schema as `output_config.format` and validates the answer with pydantic. The model gets
-no tools.
+The request's system blocks are the shared incident context, the results handed over by
+earlier phases (one block each), then the specialist's prompt; the user turn asks for
+the answer (see `prompting`). `client.messages.parse(output_format=<the phase's Output
+model>)` sends the schema as `output_config.format` and validates the answer with
+pydantic. The model gets no tools.
+
+Prompt caching is per model and by prefix: the context block is always marked, and so is
+each leading handed result that another phase on the same model also receives first (all
+but triage build on triage; many also on observability), so later phases read those
+prefixes from the cache instead of paying for them again. At most four marks are allowed.
 
 A run never fails because of Claude: an answer that does not validate gets one repair
 turn quoting the errors; if that fails too, or the API keeps failing after the SDK's
@@ -31,19 +36,24 @@ from incident_ops.config import Config, Models
 from incident_ops.context import IncidentContext, PhaseInput
 from incident_ops.errors import IncidentOpsError
 from incident_ops.model import Usage
+from incident_ops.phases import PHASES
 from incident_ops.phases.base import Phase, PhaseOutput
 
 if TYPE_CHECKING:
     import anthropic
-    from anthropic.types import MessageParam, TextBlockParam
+    from anthropic.types import CacheControlEphemeralParam, MessageParam, TextBlockParam
 
 log = logging.getLogger(__name__)
 
 # Current ids from the installed SDK's `anthropic.types.Model`: the strongest reasoning
-# where a wrong answer costs most, the fastest where minutes matter most.
-DEFAULT_MODEL = "claude-sonnet-5-5"
+# where a wrong answer costs most (root cause, postmortem), the fastest where minutes
+# matter most (triage, communications) and for the other phases, which work from the
+# evidence digest and their colleagues' results. Two models, not three: the prompt cache
+# is per model, so every further model pays once more to write the shared context
+# instead of reading it (a third, mid-range default cost a tenth of the cache reads).
 STRONG_MODEL = "claude-opus-5-5"
 FAST_MODEL = "claude-haiku-5-5"
+DEFAULT_MODEL = FAST_MODEL
 PHASE_MODELS: dict[str, str] = {
     "root-cause": STRONG_MODEL,
     "postmortem": STRONG_MODEL,
@@ -51,6 +61,7 @@ PHASE_MODELS: dict[str, str] = {
     "communications": FAST_MODEL,
 }
 REASON_CHARS = 300
+MAX_BREAKPOINTS = 4  # the Messages API allows four `cache_control` marks per request
 
 
 def model_for_phase(phase_id: str, models: Models) -> str:
@@ -60,6 +71,51 @@ def model_for_phase(phase_id: str, models: Models) -> str:
     if "default" in models.model_fields_set:
         return models.default
     return PHASE_MODELS.get(phase_id, DEFAULT_MODEL)
+
+
+def shared_handoff_depths(phase: Phase[Any], models: Models) -> list[int]:
+    """The numbers n for which the first n results `phase` is handed are also the first n
+    handed to another phase on the same model: the handoff prefixes worth caching (one of
+    the two phases writes the entry, the other reads it). Capped so that, with the
+    context's mark, a request carries at most `MAX_BREAKPOINTS` marks."""
+    model = model_for_phase(phase.id, models)
+    order = prompting.handoff_order(phase)
+    depths: set[int] = set()
+    for other in PHASES:
+        if other.id == phase.id or model_for_phase(other.id, models) != model:
+            continue
+        common = 0
+        for mine, theirs in zip(order, prompting.handoff_order(other), strict=False):
+            if mine != theirs:
+                break
+            common += 1
+        depths.update(range(1, common + 1))
+    return sorted(depths)[: MAX_BREAKPOINTS - 1]
+
+
+def system_blocks(
+    shared_context: str, phase: Phase[Any], inp: PhaseInput, models: Models
+) -> list[TextBlockParam]:
+    """Context, handed results, specialist prompt; cache marks where a prefix is shared."""
+    blocks: list[TextBlockParam] = [
+        {"type": "text", "text": shared_context, "cache_control": _cached()}
+    ]
+    depths = shared_handoff_depths(phase, models)
+    handed = prompting.handoff_blocks(phase, inp)
+    order = prompting.handoff_order(phase)
+    for depth, result in enumerate(handed, start=1):
+        block: TextBlockParam = {"type": "text", "text": result.text}
+        # a mark only where the same results, in the same order, are the whole prefix
+        same_prefix = [r.phase_id for r in handed[:depth]] == order[:depth]
+        if depth in depths and same_prefix:
+            block["cache_control"] = _cached()
+        blocks.append(block)
+    blocks.append({"type": "text", "text": prompting.specialist_prompt(phase).text})
+    return blocks
+
+
+def _cached() -> CacheControlEphemeralParam:
+    return {"type": "ephemeral"}  # the five-minute cache: a run takes a few minutes
 
 
 class AnthropicBackend:
@@ -103,22 +159,16 @@ class AnthropicBackend:
 
     def run(self, phase: Phase[Any], inp: PhaseInput) -> PhaseRun:
         model = model_for_phase(phase.id, self.config.models)
-        system: list[TextBlockParam] = [
-            {
-                "type": "text",
-                "text": self._shared_context(inp.context),
-                "cache_control": {"type": "ephemeral"},
-            },
-            {"type": "text", "text": prompting.specialist_prompt(phase).text},
-        ]
-        handoff = prompting.handoff_message(phase, inp)
+        shared = self._shared_context(inp.context)
+        system = system_blocks(shared, phase, inp, self.config.models)
+        ask = prompting.ask_message(phase)
         usage = Usage()
         try:
-            first = self._ask(model, system, [{"role": "user", "content": handoff}], phase)
+            first = self._ask(model, system, [{"role": "user", "content": ask}], phase)
             usage += first.usage
             if first.output is not None:
                 return self._done(first.output, model, usage)
-            second = self._ask(model, system, _repair_turns(handoff, first), phase)
+            second = self._ask(model, system, _repair_turns(ask, first), phase)
             usage += second.usage
             if second.output is not None:
                 return self._done(second.output, model, usage)
@@ -249,13 +299,13 @@ class _Recorder:
         )
 
 
-def _repair_turns(handoff: str, first: _Answer) -> list[MessageParam]:
+def _repair_turns(ask: str, first: _Answer) -> list[MessageParam]:
     """The conversation for the repair turn: the bad answer, then the errors to fix."""
     repair = prompting.repair_message(first.error)
     if not first.text.strip():
-        return [{"role": "user", "content": f"{handoff}\n\n{repair}"}]
+        return [{"role": "user", "content": f"{ask}\n\n{repair}"}]
     return [
-        {"role": "user", "content": handoff},
+        {"role": "user", "content": ask},
         {"role": "assistant", "content": prompting.scrub(prompting.clean(first.text))},
         {"role": "user", "content": repair},
     ]

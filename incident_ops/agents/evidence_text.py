@@ -25,6 +25,7 @@ from incident_ops.evidence.digest import (
     SuspectChange,
     TraceFinding,
 )
+from incident_ops.publish.redact import redact
 
 CHARS_PER_TOKEN = 4
 LINE_CHARS = 400
@@ -102,7 +103,9 @@ def _digest_sections(digest: Digest) -> list[_Section]:
 
 
 def _line(text: str) -> str:
-    text = " ".join(text.split())
+    """One cited line, cut to LINE_CHARS. It is redacted before the cut: a token across
+    the cut would leave a fragment too short for any pattern to recognise later."""
+    text = " ".join(redact(text).split())
     return "- " + (text if len(text) <= LINE_CHARS else text[: LINE_CHARS - 3] + "...")
 
 

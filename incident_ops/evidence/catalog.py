@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from incident_ops.config import Config, Service
+from incident_ops.publish.findings import MARKER_PATTERN
 
 # Kubernetes appends a replica-set hash and a pod suffix: checkout-api-7f5c9d8b6-kx8wz.
 _POD_SUFFIX = re.compile(r"-(?=[a-z0-9]*\d)[a-z0-9]{4,10}$")
 _WORD = r"A-Za-z0-9_"
+
+
+def _without_markers(text: str) -> str:
+    """`text` with redaction markers blanked, same length: `[REDACTED:stripe-key]` or
+    `[REDACTED:email]` names what was removed, not a service the text is about."""
+    if "[REDACTED:" not in text:
+        return text
+    return MARKER_PATTERN.sub(lambda match: " " * len(match.group()), text)
 
 
 def _normalise(term: str) -> str:
@@ -58,7 +67,7 @@ class Catalog:
         if pattern is None or not text:
             return []
         found = []
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(_without_markers(text)):
             text = match.group(0)
             service = self._normal.get(_normalise(text))
             for suffix in ("s", "es"):

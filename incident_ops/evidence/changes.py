@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from incident_ops.evidence.catalog import Catalog
 from incident_ops.evidence.digest import SuspectChange
+from incident_ops.evidence.intake import clean_data
 from incident_ops.evidence.records import ChangeEntry
 from incident_ops.evidence.timeparse import iso, parse_time
 from incident_ops.publish.redact import redact  # before any cut: a cut token escapes
@@ -83,13 +84,14 @@ def parse_changes_yaml(text: str, evidence: str, catalog: Catalog) -> list[Chang
         return None
     if not looks_like_changes(data):
         return None
-    return parse_changes_data(data, evidence, catalog)
+    return parse_changes_data(clean_data(data), evidence, catalog)
 
 
 def from_repository(
     changes: Iterable[RepositoryChange], evidence: str, catalog: Catalog
 ) -> list[ChangeEntry]:
-    return [_entry(change.model_dump(), evidence, catalog) for change in changes]
+    entries = clean_data([change.model_dump() for change in changes])
+    return [_entry(entry, evidence, catalog) for entry in entries]
 
 
 def _timing(change_at: datetime | None, onset: datetime | None) -> tuple[float, str]:

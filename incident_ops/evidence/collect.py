@@ -4,6 +4,10 @@ Evidence items get ids in a stable order that new comments do not disturb: E1 is
 issue, then blocks fenced in the issue, then attached files by name, then repository
 changes and live Prometheus queries, then human comments in the order they were posted.
 Bot comments and bare `/incident ...` commands are not evidence; a person's findings are.
+
+Nothing raw gets past this module: the issue, comments, file names and live query results
+are redacted here and evidence files by the readers (intake.py), before anything is split
+or cut, so no later step can turn a secret into a fragment redaction cannot recognise.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from incident_ops.evidence.changepoint import detect_shift
 from incident_ops.evidence.changes import RepositoryChange, from_repository, rank_changes
 from incident_ops.evidence.classify import classify
 from incident_ops.evidence.digest import Digest, EvidenceItem
+from incident_ops.evidence.intake import clean_series, clean_text
 from incident_ops.evidence.metrics import Signal, derive_signals, polarity_of
 from incident_ops.evidence.onset import find_onset
 from incident_ops.evidence.present import impact_facts, log_patterns, metric_changes, trace_findings
@@ -65,6 +70,7 @@ class _Collector:
 
     def add_file(self, name: str, content: bytes) -> None:
         evidence = self.next_id()
+        name = clean_text(name)
         try:
             parsed = parse_file(name, content, evidence, self.catalog, self.year)
         except Exception as exc:  # untrusted input must never stop the digest
@@ -117,19 +123,19 @@ def build_digest(
         )
     live_signals = _collect_prometheus(prometheus, config, catalog, collector, opened, current)
     texts.extend(_collect_comments(comments, collector))
-    bundle = _bundle(collector, texts, catalog, opened, issue.labels)
+    labels = [clean_text(label) for label in issue.labels]
+    bundle = _bundle(collector, texts, catalog, opened, labels)
     bundle.signals.extend(live_signals)
     return analyse(bundle, collector.items, collector.warnings, config)
 
 
 def _collect_issue(issue: Issue, collector: _Collector) -> list[TextItem]:
-    body = issue.body or ""
+    title = clean_text(issue.title)
+    body = clean_text(issue.body or "")
     prose = without_fences(body)
-    collector.add(
-        "issue body", Parsed(kind="issue", title=issue.title, at=issue.created_at, text=prose)
-    )
+    collector.add("issue body", Parsed(kind="issue", title=title, at=issue.created_at, text=prose))
     item = TextItem(
-        evidence="E1", text=prose, kind="issue", title=issue.title, sections=form_sections(prose)
+        evidence="E1", text=prose, kind="issue", title=title, sections=form_sections(prose)
     )
     for index, block in enumerate(fenced_blocks(body)[:MAX_FENCED_BLOCKS], start=1):
         if block.content.strip():
@@ -142,8 +148,9 @@ def _collect_comments(comments: list[Comment], collector: _Collector) -> list[Te
     for comment in sorted(comments, key=lambda c: (c.created_at, c.id)):
         if comment.author_is_bot or comment.author.endswith("[bot]"):
             continue
-        prose = prose_of_comment(without_fences(comment.body))
-        for index, block in enumerate(fenced_blocks(comment.body)[:MAX_FENCED_BLOCKS], start=1):
+        body = clean_text(comment.body)
+        prose = prose_of_comment(without_fences(body))
+        for index, block in enumerate(fenced_blocks(body)[:MAX_FENCED_BLOCKS], start=1):
             if block.content.strip():
                 collector.add_block(f"comment {comment.id}, block {index}", block.content)
         if not prose:
@@ -179,8 +186,9 @@ def _collect_prometheus(
             try:
                 series = client.query_range(query, start, end)
             except PrometheusError as exc:
-                collector.warnings.append(f"{source}: {exc}")
+                collector.warnings.append(clean_text(f"{source}: {exc}"))
                 continue
+            clean_series(series)
             evidence = collector.add(
                 source, Parsed(kind="prometheus", title=f"{sli} of {service} (live query)")
             )

@@ -6,6 +6,8 @@ and pgbouncer (`... UTC [31] LOG:`), Python logging (`2026-03-06 16:00:02,337 IN
 and nginx-style access logs (`"GET /path HTTP/1.1" 503`). Lines are streamed and folded
 into templates at once, so a 20 MB log costs time but little memory; past a line budget
 only lines that look like warnings or errors are read.
+
+The text arrives redacted (sniff.py): templates and examples are cut from it freely.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from incident_ops.evidence.catalog import Catalog
+from incident_ops.evidence.intake import clean_data
 from incident_ops.evidence.records import LogSummary, PatternStat
 from incident_ops.evidence.timeparse import parse_text_time, parse_time
 
@@ -288,6 +291,8 @@ def parse_line(line: str, catalog: Catalog, default_service: str | None, year: i
         except ValueError:
             data = None
         if isinstance(data, dict):
+            if "\\" in stripped:  # the text was redacted, but an escape (`\/`) can hide a token
+                data = clean_data(data)
             return _structured_record(data, stripped, catalog, default_service, year)
     if _LOGFMT_START.match(stripped):
         pairs = _KV.findall(stripped)

@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from incident_ops.evidence.intake import clean_text
 from incident_ops.evidence.records import Series
 
 _SAMPLE = re.compile(
@@ -100,6 +101,11 @@ def family_of(name: str, types: dict[str, str]) -> tuple[str, str]:
     return name, "unknown"
 
 
+def _quoted(line: str) -> str:
+    """A bad line as the warning quotes it: redacted whole, then cut (a cut hides secrets)."""
+    return clean_text(line)[:120]
+
+
 def parse_openmetrics(text: str, evidence: str) -> OpenMetricsResult:
     result = OpenMetricsResult()
     types: dict[str, str] = {}
@@ -121,14 +127,14 @@ def parse_openmetrics(text: str, evidence: str) -> OpenMetricsResult:
         labels = _parse_labels(match.group(2), label_cache) if match and match.group(2) else {}
         if not match or labels is None:
             result.bad_lines += 1
-            result.first_bad = result.first_bad or stripped[:120]
+            result.first_bad = result.first_bad or _quoted(stripped)
             continue
         try:
             value = float(match.group(3))
             stamp = float(match.group(4)) if match.group(4) else math.nan
         except ValueError:
             result.bad_lines += 1
-            result.first_bad = result.first_bad or stripped[:120]
+            result.first_bad = result.first_bad or _quoted(stripped)
             continue
         name = match.group(1)
         key = (name, tuple(sorted(labels.items())))

@@ -24,6 +24,7 @@ TEXT_CAP = 3.0
 PER_ITEM_CAP = 3.5  # one file cannot convict a service many times over
 NAME_ONLY_CAP = 1.0  # a metric merely named after a service says little about it
 BIG_NOVEL_PATTERN = 20
+MENTIONS_READ = 50  # mentions of one service read per text; a pasted flood repeats itself
 
 _TEXT_WEIGHT = {
     MentionContext.PLAIN: 1.0,
@@ -184,7 +185,11 @@ def _prose(bundle: Bundle, tallies: dict[str, _Tally]) -> None:
             if name in _AFFECTED_SECTIONS:
                 scopes.append((body, True))
         for text, stated in scopes:
+            read: dict[str, int] = defaultdict(int)
             for mention in catalog.mentions(text):
+                read[mention.service] += 1
+                if read[mention.service] > MENTIONS_READ:
+                    continue  # weight is capped long before; a flood must not cost time
                 context = mention_context(text, mention.start, mention.end)
                 tally = tallies[mention.service]
                 tally.text += _TEXT_WEIGHT[context]

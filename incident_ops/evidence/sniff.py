@@ -12,6 +12,7 @@ from typing import Any
 
 from incident_ops.evidence.catalog import Catalog
 from incident_ops.evidence.changes import looks_like_changes, parse_changes_data, parse_changes_yaml
+from incident_ops.evidence.intake import clean_data, clean_series, clean_text
 from incident_ops.evidence.logs import summarise_log
 from incident_ops.evidence.openmetrics import looks_like_openmetrics, parse_openmetrics
 from incident_ops.evidence.payloads import recognise_payload
@@ -54,7 +55,11 @@ def parse_file(name: str, content: bytes, evidence: str, catalog: Catalog, year:
 
 
 def parse_text(name: str, text: str, evidence: str, catalog: Catalog, year: int) -> Parsed:
-    """Parse evidence text (a file's content or a fenced block in the issue)."""
+    """Parse evidence text (a file's content or a fenced block in the issue).
+
+    The bytes only decide the format; each reader redacts what it decoded before any
+    analysis sees it (see intake.py): structured values one by one, free text whole.
+    """
     file_service = catalog.resolve_file(name)
     stripped = text.lstrip()
     if stripped[:1] in "{[":
@@ -75,7 +80,7 @@ def parse_text(name: str, text: str, evidence: str, catalog: Catalog, year: int)
             title=name,
             warnings=[f"{name}: looks like JSON but does not parse (truncated or malformed)"],
         )
-    summary = summarise_log(text, evidence, catalog, file_service, year)
+    summary = summarise_log(clean_text(text), evidence, catalog, file_service, year)
     parsed = Parsed(kind="log", title=f"{name}: {summary.lines} log lines", logs=summary)
     if summary.truncated:
         parsed.warnings.append(
@@ -105,6 +110,7 @@ def _parse_json(name: str, text: str, evidence: str, catalog: Catalog) -> Parsed
         )
     except ValueError:
         return None  # maybe JSON lines; the caller tries the other readers
+    data = clean_data(data)
     recognised = recognise_payload(data)
     if recognised:
         kind, parser = recognised
@@ -140,6 +146,7 @@ def _parse_json(name: str, text: str, evidence: str, catalog: Catalog) -> Parsed
 
 def _parse_metrics(name: str, text: str, evidence: str) -> Parsed:
     result = parse_openmetrics(text, evidence)
+    clean_series(result.series)
     parsed = Parsed(
         kind="openmetrics",
         title=f"metrics: {len(result.series)} series ({name})",

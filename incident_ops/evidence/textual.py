@@ -10,11 +10,14 @@ healthy-state predicates, observation nouns) rather than scenario-specific words
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
+# Fenced blocks live in fences.py; these names are read from here too.
+from incident_ops.evidence.fences import FencedBlock as FencedBlock
+from incident_ops.evidence.fences import fenced_blocks as fenced_blocks
+from incident_ops.evidence.fences import without_fences as without_fences
+
 _SECTION = re.compile(r"^#{2,4}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_FENCE = re.compile(r"^(`{3,}|~{3,})[ \t]*([\w+-]*)[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
 _NO_RESPONSE = "_no response_"
 
 # Words that turn a statement into a guess. "?" at the end of the sentence does too.
@@ -47,6 +50,7 @@ _PROBLEM = re.compile(
 )
 _CLAUSE_STOP = re.compile(r"[;:]|\bbut\b|\bwhile\b|\bwhereas\b|\bexcept\b|\bonly\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE_REACH = 500  # characters a sentence may extend either side of a mention
 
 
 class MentionContext(Enum):
@@ -54,12 +58,6 @@ class MentionContext(Enum):
     HEDGED = "hedged"
     HEALTHY = "healthy"
     OBSERVATION = "observation"
-
-
-@dataclass(frozen=True)
-class FencedBlock:
-    language: str
-    content: str
 
 
 def form_sections(body: str) -> dict[str, str]:
@@ -75,14 +73,6 @@ def form_sections(body: str) -> dict[str, str]:
     return sections
 
 
-def fenced_blocks(body: str) -> list[FencedBlock]:
-    return [FencedBlock(m.group(2).lower(), m.group(3)) for m in _FENCE.finditer(body)]
-
-
-def without_fences(body: str) -> str:
-    return _FENCE.sub("", body)
-
-
 def is_command_line(line: str) -> bool:
     return line.strip().lower().startswith("/incident")
 
@@ -93,17 +83,23 @@ def prose_of_comment(body: str) -> str:
 
 
 def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
-    """Bounds of the sentence holding text[start:end]; a parenthetical counts as one."""
-    open_paren = text.rfind("(", 0, start)
+    """Bounds of the sentence holding text[start:end]; a parenthetical counts as one.
+
+    The search reaches at most SENTENCE_REACH characters either side, so each mention
+    costs the same however long the text: a megabyte pasted without a full stop or a
+    newline would otherwise be one sentence, read again for every mention in it.
+    """
+    low, high = max(0, start - SENTENCE_REACH), min(len(text), end + SENTENCE_REACH)
+    open_paren = text.rfind("(", low, start)
     if open_paren != -1 and text.find(")", open_paren, start) == -1:
-        close = text.find(")", end)
+        close = text.find(")", end, high)
         if close != -1:
             return open_paren + 1, close
-    left = 0
-    for boundary in _SENTENCE_END.finditer(text, 0, start):
+    left = low
+    for boundary in _SENTENCE_END.finditer(text, low, start):
         left = boundary.end()
-    right_match = _SENTENCE_END.search(text, end)
-    right = right_match.start() if right_match else len(text)
+    right_match = _SENTENCE_END.search(text, end, high)
+    right = right_match.start() if right_match else high
     return left, right
 
 
@@ -133,13 +129,16 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
 
 
+# A number is read once, from its first digit (the look-behinds), and its digits are never
+# given back (possessive quantifiers), so a pasted run like `1,2,3,...` stays linear.
+_NUMBER_START = r"(?<!\d)(?<!\d[,.])"
 _IMPACT_NUMBER = re.compile(
-    r"\d[\d,.]*\s*(?:%|percent|x\b)|"
-    r"\b\d[\d,.]*\s*(?:k\s+)?(?:customers?|users?|orders?|tickets?|requests?|refunds?|rows?|"
-    r"records?|transactions?|payments?|errors?|failures?|accounts?|attempts?|calls?|pages?|"
-    r"chats?|emails?|ips?|sessions?)\b|"
-    r"\b\d+(?:\.\d+)?\s*(?:ms|s|sec|seconds?|minutes?|min)\b|"
-    r"\b\d+\s+(?:in|out of)\s+\d+\b|[€£$]\s?\d",
+    rf"{_NUMBER_START}\d[\d,.]*+\s*+(?:%|percent|x\b)|"
+    rf"{_NUMBER_START}\b\d[\d,.]*+\s*+(?:k\s+)?(?:customers?|users?|orders?|tickets?|"
+    r"requests?|refunds?|rows?|records?|transactions?|payments?|errors?|failures?|accounts?|"
+    r"attempts?|calls?|pages?|chats?|emails?|ips?|sessions?)\b|"
+    r"\b\d++(?:\.\d+)?+\s*+(?:ms|s|sec|seconds?|minutes?|min)\b|"
+    r"\b\d++\s++(?:in|out of)\s++\d+\b|[€£$]\s?\d",
     re.IGNORECASE,
 )
 

@@ -5,26 +5,31 @@ description that incident-ops needs (repository, issues, comments, labels, git r
 trees and commits, contents, pulls, collaborator permission) and spends requests with
 care, because a whole respond run should fit in about forty.
 
-Three things the live incident needs are documented by GitHub but lie outside the REST
-subset the project validates against: listing issues by label, requesting reviewers, and
-the draft flag of a pull request (REST cannot change it; GraphQL can). Each is best
-effort: where the API refuses or lacks it, the run goes on and a warning says what was
-skipped, so the incident itself never fails over a nicety.
+Four things the live incident needs are documented by GitHub but lie outside the REST
+subset the project validates against: listing issues by label, requesting reviewers, the
+draft flag of a pull request (REST cannot change it; GraphQL can), and deleting a comment
+two runs both wrote. Each is best effort: where the API refuses or lacks it, the run goes
+on and a warning says what was skipped (a duplicate comment is edited into a short note
+instead), so the incident itself never fails over a nicety.
 
 - PyGithub objects are lazy: a repository or issue handle costs nothing until read.
 - One commit per `commit_files` call through the Git Data API: a tree with inline file
   contents on the parent's tree, a commit, a ref update (three writes, whatever the
   number of files). The branch head this forge wrote last is remembered, so the next
   commit needs no reads; if someone else moved the branch meanwhile, the ref update is
-  refused as not fast-forward and the commit is rebuilt on the new head.
+  refused as not fast-forward and the commit is rebuilt on the new head (three tries).
 - Comments seen by `list_comments` are remembered, so the sticky comments are found by
-  their marker without listing again; labels are listed once per forge.
+  their marker without listing again; labels are listed once per forge, and a single
+  missing label is simply created.
 - An issue listed by `find_issues` answers the next `get_issue` of it without another
   request (the cadence check lists the open incidents, then works each one).
 
 Idempotence follows the protocol: a marker comment is edited in place, an unchanged
 tree makes no commit, a pull request is looked up by `owner:branch` before one is
-created, and GitHub's "already exists" answers count as success.
+created (unless this run created the branch), and GitHub's "already exists" answers
+count as success: a branch or pull request a concurrent run made first is adopted.
+Two runs at once converge on comments too: a run that created a marker comment looks
+again before its next edit and folds twins into the oldest (see `_settle`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -44,7 +51,6 @@ from github import Auth, Github, GithubException, GithubRetry, InputGitTreeEleme
 from github.GitCommit import GitCommit
 from github.GitRef import GitRef
 from github.Issue import Issue as GhIssue
-from github.IssueComment import IssueComment as GhComment
 from github.NamedUser import NamedUser
 from github.PullRequest import PullRequest as GhPullRequest
 from urllib3.response import BaseHTTPResponse
@@ -52,16 +58,19 @@ from urllib3.response import BaseHTTPResponse
 from incident_ops.config import PERMISSION_RANK
 from incident_ops.errors import ForgeError
 from incident_ops.forge.base import Comment, EvidenceFile, Issue, Label, PullRequest
+from incident_ops.forge.pacing import WriteBucket, pace_writes
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
-# GitHub asks integrations to space out content-creating requests; a short pause keeps a
-# run well under the secondary limit (about 80 writes a minute) without PyGithub's
-# one-second default, which would add half a minute to every run.
-DEFAULT_WRITE_PAUSE_S = 0.1
 MAX_RATE_LIMIT_WAIT_S = 120.0
 SECONDARY_RATE_WAIT_S = 60.0  # GitHub's advice when a limit comes without Retry-After
+# How far before its last listing a run looks again for comments a concurrent run wrote:
+# GitHub's read replicas may lag a write, and the listing's time is GitHub's own clock.
+LISTING_SLACK = timedelta(minutes=5)
+# A ref update refused as not fast-forward is rebuilt on the new head this many times in
+# all: enough for a concurrent run or two, bounded for a branch that keeps moving.
+COMMIT_ATTEMPTS = 3
 MAX_PAGES = 100  # a listing longer than 10,000 items is cut (and a Link loop stopped)
 # GitHub logins: letters, digits and single inner hyphens, at most 39; apps end in [bot].
 _LOGIN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:\[bot\])?")
@@ -116,6 +125,17 @@ class _Head:
     written: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class _Thread:
+    """An issue's comments as this forge last saw them (GitHub's JSON by id), the
+    server's time of that look, and the sticky comments this forge created since
+    (id -> marker), which a concurrent run may have created too."""
+
+    comments: dict[int, dict[str, Any]]
+    listed_at: datetime
+    unverified: dict[int, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _Tree:
     """A branch's root tree as listed: its id and each file's blob id."""
@@ -138,7 +158,10 @@ class GitHubForge:
         server_url: str | None = None,
         default_branch: str | None = None,
         seconds_between_requests: float = 0.0,
-        seconds_between_writes: float = DEFAULT_WRITE_PAUSE_S,
+        # None: writes are paced by a token bucket (forge/pacing.py), which lets a run's
+        # burst out at once and holds a long loop under GitHub's secondary limit; a number
+        # is PyGithub's fixed pause before every write instead (0 in tests).
+        seconds_between_writes: float | None = None,
         timeout_s: int = 30,
         retry: GithubRetry | None = None,
     ) -> None:
@@ -156,13 +179,17 @@ class GitHubForge:
             per_page=100,
             retry=retry or retry_policy(),
             seconds_between_requests=seconds_between_requests,
-            seconds_between_writes=seconds_between_writes,
+            seconds_between_writes=seconds_between_writes or 0.0,
             lazy=True,
         )
+        if seconds_between_writes is None:
+            pace_writes(self._gh.requester, WriteBucket())
         self._repo = self._gh.get_repo(repo)  # lazy: no request until something is read
         self._default_branch = default_branch
-        self._comments: dict[int, dict[int, GhComment]] = {}
+        self._threads: dict[int, _Thread] = {}  # issue -> its comments as last seen
+        self._login: str | None = None  # who this forge writes as, once it has written
         self._labels: dict[str, str] | None = None  # lower-case name -> name
+        self._labels_made: dict[str, str] = {}  # labels this forge made sure of, likewise
         self._heads: dict[str, _Head] = {}
         self._absent: set[str] = set()  # branches a listing found missing
         self._pulls: dict[str, GhPullRequest | None] = {}  # head -> last lookup
@@ -219,9 +246,13 @@ class GitHubForge:
 
     def list_comments(self, number: int) -> list[Comment]:
         with self._translated(f"list the comments of issue #{number}"):
-            found = {c.id: c for c in self._repo.get_issue(number).get_comments()}
-        self._comments[number] = found
-        return [_comment(c) for c in found.values()]
+            items, served_at = self._listing(self._comments_url(number), {"per_page": 100})
+        earlier = self._threads.get(number)
+        unverified = earlier.unverified if earlier else {}  # still to be looked for twins
+        self._threads[number] = _Thread(
+            {int(item["id"]): item for item in items}, served_at, unverified
+        )
+        return [_comment(item) for item in items]
 
     def permission(self, login: str) -> str:
         """The fine-grained role (role_name) when GitHub names a standard one; the legacy
@@ -285,9 +316,20 @@ class GitHubForge:
     # --- labels and assignees -------------------------------------------------------------
     def ensure_labels(self, labels: list[Label]) -> None:
         """Create the labels the repository lacks, with their colours and descriptions.
-        Existing labels are left as their owners styled them."""
-        known = self._known_labels()
-        for label in labels:
+        Existing labels are left as their owners styled them.
+
+        Several labels are checked against one listing first; a single one is created
+        outright, since GitHub's "already exists" answer costs the same one request as
+        the listing would.
+        """
+        wanted = [label for label in labels if label.name.lower() not in self._labels_made]
+        if not wanted:
+            return
+        if self._labels is None and len(wanted) == 1:
+            known = self._labels_made
+        else:
+            known = self._known_labels()
+        for label in wanted:
             if label.name.lower() in known:
                 continue
             try:
@@ -299,6 +341,7 @@ class GitHubForge:
                 if not _already_exists(error):
                     raise
             known[label.name.lower()] = label.name
+            self._labels_made[label.name.lower()] = label.name
 
     def set_labels(self, number: int, add: list[str], remove: list[str]) -> None:
         """Add then remove (a label in both ends up removed). Adding is one POST that
@@ -334,24 +377,155 @@ class GitHubForge:
 
     # --- comments -------------------------------------------------------------------------
     def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+        """Edit our comment carrying `marker`, or create it; see `_settle` for two runs
+        that create it at once.
+
+        Only comments by a bot account or by this forge's own login are candidates:
+        comment text is untrusted, and anyone can paste a marker into their own comment
+        to have the bot overwrite (or fold away) something it did not write.
+        """
         if marker not in body:
             body = f"{marker}\n{body}"
-        if number not in self._comments:
-            self.list_comments(number)
-        known = self._comments[number]
-        existing = next((c for c in known.values() if marker in (c.body or "")), None)
-        if existing is None:
-            return self.post_comment(number, body)
-        if existing.body != body:
-            with self._translated(f"edit comment {existing.id} on issue #{number}"):
-                existing.edit(body)
-        return _comment(existing)
+        for attempt in range(2):
+            thread = self._thread(number)
+            if self._sticky(number, marker) is not None and thread.unverified:
+                self._settle(number)  # we are about to edit: first look for twins
+            existing = self._sticky(number, marker)
+            if existing is None:
+                return self._create_sticky(number, marker, body)
+            if existing.get("body") == body:
+                return _comment(existing)
+            try:
+                return self._edit_comment(number, existing, body)
+            except ForgeError as error:
+                if _status(error) != 404 or attempt:
+                    raise
+                # Deleted meanwhile (a concurrent run folded it into an older twin, or a
+                # person removed it): look at the thread again and try once more.
+                self._settle(number)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def post_comment(self, number: int, body: str) -> Comment:
         with self._translated(f"comment on issue #{number}"):
-            created = self._repo.get_issue(number).create_comment(body)
-        self._comments.setdefault(number, {})[created.id] = created
+            created = self._request("POST", self._comments_url(number), {"body": body})
+        if number in self._threads:  # a thread never listed is listed when first needed
+            self._threads[number].comments[int(created["id"])] = created
+        self._login = self._login or _login_of(created)
         return _comment(created)
+
+    def _thread(self, number: int) -> _Thread:
+        if number not in self._threads:
+            self.list_comments(number)
+        return self._threads[number]
+
+    def _sticky(self, number: int, marker: str) -> dict[str, Any] | None:
+        """Our oldest comment carrying `marker`; any younger twin is folded into it."""
+        ours = sorted(
+            (
+                item
+                for item in self._thread(number).comments.values()
+                if marker in str(item.get("body") or "") and self._wrote(item)
+            ),
+            key=lambda item: int(item["id"]),
+        )
+        if not ours:
+            return None
+        kept, twins = ours[0], ours[1:]
+        for twin in twins:
+            self._fold(number, twin, kept)
+        return kept
+
+    def _wrote(self, item: Mapping[str, Any]) -> bool:
+        """Whether a comment is ours: written by a bot account (the workflow's token or an
+        app's) or by the login this forge writes as."""
+        login = _login_of(item)
+        return _comment(item).author_is_bot or (self._login is not None and login == self._login)
+
+    def _create_sticky(self, number: int, marker: str, body: str) -> Comment:
+        created = self.post_comment(number, body)
+        self._threads[number].unverified[created.id] = marker
+        return created
+
+    def _settle(self, number: int) -> None:
+        """Two runs at once both create the comments they did not see at the start.
+
+        GitHub has no create-if-absent for comments, so each run looks again once it has
+        created some: before its next edit of a sticky comment (a respond run ends by
+        editing its status comment), it lists what changed since its last listing and
+        folds every twin into the oldest. Whichever run looks last sees both runs' twins,
+        and both runs keep the same one (the oldest), so they end with one of each. The
+        `since` filter keeps the look to one page however long the thread is; a few
+        minutes' slack covers GitHub's replicas and clocks.
+        """
+        thread = self._threads[number]
+        since = (thread.listed_at - LISTING_SLACK).astimezone(UTC)
+        params = {"since": since.strftime("%Y-%m-%dT%H:%M:%SZ"), "per_page": 100}
+        with self._translated(f"look again at the comments of issue #{number}"):
+            items, served_at = self._listing(self._comments_url(number), params)
+        thread.comments.update((int(item["id"]), item) for item in items)
+        thread.listed_at = served_at
+        markers = dict.fromkeys(thread.unverified.values())
+        thread.unverified.clear()
+        for marker in markers:
+            self._sticky(number, marker)
+
+    def _fold(self, number: int, twin: dict[str, Any], kept: dict[str, Any]) -> None:
+        """Remove `twin`, a younger copy of `kept`. If the twin was written after the kept
+        comment last changed, its text is the later word and the kept comment takes it
+        (both runs judge this alike, whichever of them folds)."""
+        thread = self._threads[number]
+        removed = self._remove_twin(number, twin, kept)
+        thread.comments.pop(int(twin["id"]), None)
+        thread.unverified.pop(int(twin["id"]), None)
+        if not removed:
+            return  # the other run folded it first, and judged its text then
+        newest = twin.get("body") or ""
+        if _changed_at(twin) >= _changed_at(kept) and newest != kept.get("body"):
+            try:
+                self._edit_comment(number, kept, str(newest))
+            except ForgeError as error:
+                log.warning("could not carry a folded comment's text over: %s", error)
+
+    def _remove_twin(self, number: int, twin: Mapping[str, Any], kept: Mapping[str, Any]) -> bool:
+        """Delete the twin; False when it was gone already. Deleting lies outside the
+        validated REST subset (GitHub documents it): where it is refused or missing, the
+        twin is edited into a note without the marker, so it no longer counts."""
+        url = f"{self._repo.url}/issues/comments/{twin['id']}"
+        try:
+            with self._translated(f"delete the duplicate comment {twin['id']}"):
+                self._gh.requester.requestJsonAndCheck("DELETE", url)
+            return True
+        except ForgeError as error:
+            log.info("%s; editing it into a note instead", error)
+        note = (
+            "_This comment repeated another incident-ops comment (two runs wrote at once); "
+            f"the current one is {kept.get('html_url') or 'above'}._"
+        )
+        try:
+            with self._translated(f"retire the duplicate comment {twin['id']}"):
+                self._request("PATCH", url, {"body": note})
+            return True
+        except ForgeError as error:
+            if _status(error) == 404:
+                return False  # the other run removed it first
+            log.warning("a duplicate comment stays on issue #%s: %s", number, error)
+            return True
+
+    def _edit_comment(self, number: int, item: dict[str, Any], body: str) -> Comment:
+        url = f"{self._repo.url}/issues/comments/{item['id']}"
+        try:
+            with self._translated(f"edit comment {item['id']} on issue #{number}"):
+                edited = self._request("PATCH", url, {"body": body})
+        except ForgeError as error:
+            if _status(error) == 404:
+                self._threads[number].comments.pop(int(item["id"]), None)
+            raise
+        self._threads[number].comments[int(edited["id"])] = edited
+        item.update(edited)
+        return _comment(edited)
+
+    def _comments_url(self, number: int) -> str:
+        return f"{self._repo.url}/issues/{number}/comments"
 
     # --- branches and commits ---------------------------------------------------------------
     def ensure_branch(self, branch: str, base: str) -> None:
@@ -369,6 +543,9 @@ class GitHubForge:
                 ref = self._repo.create_git_ref(f"refs/heads/{branch}", base_head.commit.sha)
             self._heads[branch] = _Head(ref, base_head.commit)
             self._absent.discard(branch)
+            # No pull request can come from a branch that did not exist a moment ago but
+            # one a concurrent run opens now, which creating it meets ("already exists").
+            self._pulls.setdefault(branch, None)
         except ForgeError as error:
             if not _already_exists(error):
                 raise
@@ -378,7 +555,7 @@ class GitHubForge:
         """One commit with all `files` on `branch`; None when the tree would not change."""
         if not files:
             return None
-        for attempt in range(2):
+        for _ in range(COMMIT_ATTEMPTS):
             head = self._heads.get(branch) or self._fetch_head(branch)
             if head is None:
                 raise ForgeError(f"{self.full_name}: branch {branch!r} does not exist")
@@ -399,13 +576,16 @@ class GitHubForge:
                 with self._translated(f"move {branch} to the new commit"):
                     head.ref.edit(commit.sha)
             except ForgeError as error:
-                if attempt == 0 and _not_fast_forward(error):
-                    self._heads.pop(branch, None)  # someone else pushed: rebuild on theirs
-                    continue
-                raise
+                if not _not_fast_forward(error):
+                    raise
+                self._heads.pop(branch, None)  # someone else pushed: rebuild on theirs
+                continue
             self._heads[branch] = _Head(head.ref, commit, {**head.written, **files})
             return commit.sha
-        raise ForgeError(f"{self.full_name}: {branch} kept moving; commit abandoned")
+        raise ForgeError(
+            f"{self.full_name}: {branch} kept moving (moved by someone else {COMMIT_ATTEMPTS} "
+            "times while committing); commit abandoned"
+        )
 
     # --- pull requests ----------------------------------------------------------------------
     def find_pull_request(self, head: str) -> PullRequest | None:
@@ -567,7 +747,14 @@ class GitHubForge:
 
     def _get_all(self, url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item of a paginated listing, following GitHub's Link headers."""
+        return self._listing(url, params)[0]
+
+    def _listing(self, url: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], datetime]:
+        """Every item of a paginated listing, and GitHub's time when it began answering
+        (its Date header; this machine's clock if the header is missing)."""
         items: list[dict[str, Any]] = []
+        served_at: datetime | None = None
+        asked_at = datetime.now(UTC)
         next_url: str | None = url
         parameters: dict[str, Any] | None = params
         for _ in range(MAX_PAGES):
@@ -577,9 +764,10 @@ class GitHubForge:
                 "GET", next_url, parameters=parameters
             )
             items += [item for item in data or [] if isinstance(item, dict)]
+            served_at = served_at or _header_time(headers)
             link = next((str(v) for k, v in headers.items() if k.lower() == "link"), "")
             next_url, parameters = _next_link(link), None  # the link carries the query
-        return items
+        return items, served_at or asked_at
 
     def _pull_model(self, pull: GhPullRequest, head: str) -> PullRequest:
         """The pull request with the title and body this forge last wrote to it."""
@@ -750,6 +938,14 @@ def _refused_assignees(error: ForgeError) -> set[str] | None:
     return values
 
 
+def _header_time(headers: Mapping[str, Any]) -> datetime | None:
+    date = next((str(v) for k, v in headers.items() if k.lower() == "date"), "")
+    try:
+        return parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _next_link(header: str) -> str | None:
     """The rel="next" address in a Link header."""
     for part in header.split(","):
@@ -769,16 +965,30 @@ def _not_fast_forward(error: ForgeError) -> bool:
     return getattr(error.__cause__, "status", None) == 422 and "fast forward" in _messages(error)
 
 
-def _comment(c: GhComment) -> Comment:
-    user = c.user
-    login = user.login if user else "ghost"
+def _comment(item: Mapping[str, Any]) -> Comment:
+    """A comment from GitHub's JSON."""
+    user = item.get("user") or {}
+    login = _login_of(item)
     return Comment(
-        id=c.id,
+        id=item["id"],
         author=login,
-        body=c.body or "",
-        created_at=c.created_at,
-        author_is_bot=login.endswith("[bot]") or (user is not None and user.type == "Bot"),
+        body=item.get("body") or "",
+        created_at=item["created_at"],
+        author_is_bot=login.endswith("[bot]") or user.get("type") == "Bot",
     )
+
+
+def _login_of(item: Mapping[str, Any]) -> str:
+    return str((item.get("user") or {}).get("login") or "ghost")
+
+
+def _changed_at(item: Mapping[str, Any]) -> datetime:
+    """When a comment was last written (GitHub's updated_at)."""
+    stamp = str(item.get("updated_at") or item.get("created_at") or "")
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _issue_from_json(data: Mapping[str, Any]) -> Issue:

@@ -15,7 +15,14 @@ from incident_ops.publish.credentials import CREDENTIAL_DETECTORS
 from incident_ops.publish.findings import Detector, Finding, marker
 from incident_ops.publish.personal_data import RedactionSettings, personal_data_detectors
 
-__all__ = ["Finding", "RedactionSettings", "find_secrets", "find_sensitive", "redact"]
+__all__ = [
+    "Finding",
+    "RedactionSettings",
+    "apply_findings",
+    "find_secrets",
+    "find_sensitive",
+    "redact",
+]
 
 _DEFAULT_SETTINGS = RedactionSettings()
 
@@ -23,8 +30,11 @@ _DEFAULT_SETTINGS = RedactionSettings()
 def redact(text: str, *, settings: RedactionSettings | None = None) -> str:
     """`text` with every credential and (per `settings`) every personal datum replaced."""
     findings = find_sensitive(text, settings=settings)
-    if not findings:
-        return text
+    return apply_findings(text, findings) if findings else text
+
+
+def apply_findings(text: str, findings: list[Finding]) -> str:
+    """`text` with each finding (in order, not overlapping) replaced by its marker."""
     parts: list[str] = []
     position = 0
     for finding in findings:

@@ -1,8 +1,9 @@
 """`incident-ops init [DIR]`: set another repository up for incident-ops.
 
 Writes the five workflows (incident, postmortem-merged, cadence, validate, status-page),
-the incident issue form and a starter `incident-ops.yml`. A file that already exists is left alone unless
-`force` is given, so running init twice, or over a tuned configuration, loses nothing.
+the incident issue form and a starter `incident-ops.yml`. A file that already exists is
+left alone unless `force` is given, so running init twice, or over a tuned
+configuration, loses nothing.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,45 +20,29 @@ from incident_ops import live
 from incident_ops import record as records
 from incident_ops.agents.base import Backend, PhaseRun
 from incident_ops.agents.offline import OfflineBackend
-from incident_ops.cadence import GRACE, next_update_due, success_criteria, update_due
 from incident_ops.commands import apply_command, extract_commands
 from incident_ops.config import CONFIG_FILE, PERMISSION_RANK, Config, parse_config
 from incident_ops.context import IncidentContext
 from incident_ops.evidence.collect import build_digest
-from incident_ops.findings import Finding
 from incident_ops.forge.base import Comment, Forge, Issue, PullRequest
 from incident_ops.history import load_past_incidents
-from incident_ops.model import (
-    Incident,
-    PhaseRecord,
-    PullRequestRef,
-    StakeholderUpdate,
-    TimelineEvent,
-    Usage,
-)
-from incident_ops.phases import PHASES, READS_RECORD, STAGES, Phase, monitoring, stage_phases
+from incident_ops.model import Incident, PhaseRecord, TimelineEvent
+from incident_ops.phases import READS_RECORD, STAGES, Phase, stage_phases
 from incident_ops.phases.base import PhaseOutput
 from incident_ops.phases.record_view import record_view
 from incident_ops.pipeline import Completion, run_phases
-from incident_ops.postmortem_check import check_postmortem
 from incident_ops.publish.publisher import Publisher
 from incident_ops.publish.redact import redact
-from incident_ops.render import default_templates_dir, render
+from incident_ops.render import default_templates_dir
 from incident_ops.result_cache import ResultCache
-from incident_ops.validate import check_record
-
-MARKER_STATUS = "<!-- incident-ops:status -->"
-MARKER_REPLY = "<!-- incident-ops:reply:{} -->"
-MARKER_DECLINED = "<!-- incident-ops:declined:{} -->"
-MARKER_UPDATE = "<!-- incident-ops:update:{} -->"
-ALERT_RULES_FILE = "alerts.rules.yml"  # Prometheus rules the monitoring phase proposes
-RESULTS_FILE = "results.json"  # every phase's typed result, keyed by phase id
-DIGEST_KEY = "evidence-digest"  # ...and the evidence digest, under a key no phase has
-
-
-def stage_marker(stage: int) -> str:
-    return f"<!-- incident-ops:stage:{stage} -->"
-
+from incident_ops.usecases.outbox import Outbox
+from incident_ops.usecases.publish_stages import (
+    DIGEST_KEY,
+    MARKER_STATUS,
+    RESULTS_FILE,
+    StagePublishing,
+    stage_marker,
+)
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
@@ -122,7 +107,7 @@ def respond(
     return run.execute()
 
 
-class _Run:
+class _Run(StagePublishing):
     def __init__(
         self,
         forge: Forge,
@@ -172,6 +157,11 @@ class _Run:
         self.committed_record: str | None = self.loaded_record if self.record.phases else None
         self.cache: ResultCache | None = None
         self.templates_dir: Path | None = None
+        # Writes go out on the outbox's thread while the phases run (publish_stages).
+        self.outbox = Outbox("publish")
+        self.branch_ready = False
+        self.pull_request_pending: Future[PullRequest | None] | None = None
+        self.opened_pull_request: PullRequest | None = None
 
     # --- the run -------------------------------------------------------------------
     def execute(self) -> RespondResult:
@@ -201,17 +191,21 @@ class _Run:
         )
         self.digest = digest
         self.say(f"Working incident #{self.number}: {self.issue.title}")
-        self._acknowledge_commands()
-        self.forge.ensure_branch(self.branch, self.base)
-        run_phases(
-            context,
-            self.backend,
-            lookup=self._lookup,
-            on_complete=self._on_complete,
-            adjust=self._adjust,
-            extra_input=self._extra_input,
-        )
-        self._finish()
+        try:
+            self._acknowledge_commands()
+            run_phases(
+                context,
+                self.backend,
+                lookup=self._lookup,
+                on_complete=self._on_complete,
+                adjust=self._adjust,
+                extra_input=self._extra_input,
+            )
+            self._finish()
+        finally:
+            # What was prepared still goes out when a later step failed (and a failed
+            # write has stopped the rest): every write is made or refused before return.
+            self.outbox.close()
         self.result.blocked = list(self.publisher.blocked)
         self.result.files = self._files_on_branch()
         return self.result
@@ -373,303 +367,6 @@ class _Run:
             self._publish_stage(stage)
             self.published.add(stage)
 
-    # --- publishing ----------------------------------------------------------------
-    def _publish_stage(self, stage: int) -> None:
-        phases = stage_phases(stage)
-        if stage in self.changed:
-            self._commit_stage(stage, phases)
-        self.publisher.upsert_comment(
-            self.number,
-            stage_marker(stage),
-            self._render(
-                "comments/stage.md.j2",
-                stage=stage,
-                stage_name=STAGES[stage],
-                phases=phases,
-                runs=self.runs,
-                incident=self.record,
-                folder=self.folder,
-                branch=self.branch,
-                repo_url=self.forge.repo_url(),
-                marker=stage_marker(stage),
-            ),
-        )
-
-    def _commit_stage(self, stage: int, phases: list[Phase[Any]]) -> None:
-        self._note_published(stage, [p.title for p in phases if self.runs[p.id].degraded_reason])
-        for phase in phases:
-            if phase.id in self.pending_states:
-                self.record.phases[phase.id] = self.pending_states.pop(phase.id)
-        files: dict[str, str] = {}
-        for phase in phases:
-            run = self.runs[phase.id]
-            files[phase.file_name] = self._render(
-                phase.render_template,
-                output=run.output,
-                phase=phase,
-                incident=self.record,
-                issue=self.issue,
-                degraded_reason=run.degraded_reason,
-            )
-        if stage == 1:
-            files["evidence.md"] = self._render(
-                "evidence.md.j2", digest=self.digest, issue=self.issue
-            )
-        if stage == max(STAGES):
-            files["postmortem.md"] = self._postmortem()
-            rules = self._alert_rules()
-            if rules:
-                files[ALERT_RULES_FILE] = rules
-        if not self.first_run:
-            # A re-analysis lands as one commit at the end of the run, not one per stage.
-            self.deferred.update(files)
-            return
-        files[RESULTS_FILE] = self._results_json()
-        files[records.RECORD_FILE] = self._record_yaml()
-        message = f"incident #{self.number}: stage {stage} {STAGES[stage].lower()}"
-        sha = self.publisher.commit(self.branch, self.folder, files, message)
-        self.committed_record = files[records.RECORD_FILE]
-        if sha:
-            self.result.commits.append(sha)
-            self.say(f"Committed stage {stage} ({STAGES[stage]}) to {self.branch}")
-        if self.record.pull_request is None:
-            self._upsert_pull_request()  # open it early: reviewers can watch it fill in
-
-    def _note_published(self, stage: int, degraded: list[str]) -> None:
-        """One timeline line per run for the analysis it published, not one per stage."""
-        self.stages_published.append(stage)
-        text = "analysis published: stage " + ", ".join(map(str, self.stages_published))
-        if degraded:
-            self.degraded_titles += degraded
-        if self.degraded_titles:
-            text += f" (degraded: {', '.join(self.degraded_titles)})"
-        event = TimelineEvent(at=self.clock(), kind="phase", text=text)
-        if self.timeline_event is not None and self.timeline_event in self.record.timeline:
-            self.record.timeline[self.record.timeline.index(self.timeline_event)] = event
-        else:
-            self.record.timeline.append(event)
-        self.timeline_event = event
-
-    def _alert_rules(self) -> str | None:
-        output = self.outputs.get("monitoring")
-        return monitoring.rules_file(output) if isinstance(output, monitoring.Output) else None
-
-    def _files_on_branch(self) -> list[str]:
-        """What the branch holds for this incident (from the record: no extra request)."""
-        names = [RESULTS_FILE, records.RECORD_FILE]
-        names += [state.file for state in self.record.phases.values() if state.file]
-        if "triage" in self.record.phases:
-            names.append("evidence.md")
-        if "postmortem" in self.record.phases:
-            names.append("postmortem.md")
-        if "monitoring" in self.record.phases and self._alert_rules():
-            names.append(ALERT_RULES_FILE)
-        paths = {f"{self.folder}/{name}" for name in names}
-        return sorted(paths - set(self.publisher.blocked))
-
-    def _results_json(self) -> str:
-        results = {
-            phase.id: self.publisher.data(self.outputs[phase.id].model_dump(mode="json"))
-            for phase in PHASES
-            if phase.id in self.outputs and phase.id in self.record.phases
-        }
-        # the digest too, so the postmortem can be re-rendered without the evidence
-        results[DIGEST_KEY] = self.publisher.data(self.digest.model_dump(mode="json"))
-        return json.dumps(results, indent=1, sort_keys=True) + "\n"
-
-    def _render(self, template: str, **values: Any) -> str:
-        """Render with the repository's own templates/ (if any) ahead of the defaults."""
-        override = str(self.templates_dir) if self.templates_dir else None
-        return render(template, override, **values)
-
-    def _postmortem(self) -> str:
-        return self._render(
-            "postmortem.md.j2",
-            postmortem=self.outputs["postmortem"],
-            incident=self.record,
-            outputs=self.outputs,
-            digest=self.digest,
-            issue=self.issue,
-        )
-
-    def _sync_usage(self) -> None:
-        total = Usage()
-        for state in self.record.phases.values():
-            total = total + state.usage
-        self.record.usage = total
-
-    def _publish_status(self) -> None:
-        # The comment first: it is the answer people are waiting for; labels can follow.
-        self.publisher.upsert_comment(
-            self.number,
-            MARKER_STATUS,
-            self._render(
-                "comments/status.md.j2",
-                incident=self.record,
-                marker=MARKER_STATUS,
-                branch=self.branch,
-                folder=self.folder,
-                repo_url=self.forge.repo_url(),
-                next_update=self._next_update(),
-                pull_request=self.result.pull_request,
-            ),
-        )
-        labels = self.config.labels
-        wanted = live.wanted_labels(self.record, self.config)
-        prefixes = [labels.severity_prefix, labels.type_prefix, labels.status_prefix]
-        missing = [name for name in wanted if name not in self.issue.labels]
-        if missing:
-            self.publisher.ensure_labels(live.label_definitions(self.config, missing))
-        self.publisher.set_labels(self.number, self.issue.labels, wanted, prefixes)
-        self.issue.labels = [
-            label
-            for label in sorted(set(self.issue.labels) | set(wanted))
-            if label in wanted or not label.startswith(tuple(prefixes))
-        ]
-
-    def _next_update(self) -> datetime | None:
-        return next_update_due(self.record, self.config)
-
-    def _acknowledge_commands(self) -> None:
-        for login in dict.fromkeys(self.notices):
-            self.publisher.upsert_comment(
-                self.number,
-                MARKER_DECLINED.format(login),
-                f"Commands from `{login}` are ignored: steering an incident needs at least "
-                f"`{self.config.triggers.min_permission}` permission on this repository "
-                "(or a place in `triggers.allowed_users`).",
-            )
-        for comment_id, replies in self.pending_replies:
-            self.publisher.upsert_comment(
-                self.number,
-                MARKER_REPLY.format(comment_id),
-                "\n\n".join(replies),
-            )
-
-    def _finish(self) -> None:
-        self._post_update_if_due()
-        self._on_resolution()
-        self._publish_record_if_changed()
-        self._upsert_pull_request()
-        self._publish_record_if_changed()
-        self._publish_status()
-
-    def _post_update_if_due(self) -> None:
-        """A stakeholder update (CAN: conditions, actions, needs) when the cadence wants one."""
-        now = self.clock()
-        due = update_due(self.record, self.config, now)
-        if due is None and self.update_requested_by is None:
-            return
-        seq = len(self.record.updates) + 1
-        remind = self.config.cadence.mode == "remind" and self.update_requested_by is None
-        since = self.record.updates[-1].posted_at if self.record.updates else None
-        body = self._render(
-            "comments/update.md.j2",
-            seq=seq,
-            incident=self.record,
-            comms=self.outputs.get("communications"),
-            events=[
-                e
-                for e in self.record.timeline
-                if e.kind in live.RESPONDER_KINDS and (since is None or e.at > since)
-            ],
-            remind=remind,
-            now=now,
-            next_due=None,
-        )
-        if self.publisher.upsert_comment(self.number, MARKER_UPDATE.format(seq), body) is None:
-            return
-        self.record.updates.append(
-            StakeholderUpdate(
-                seq=seq,
-                due_at=due,
-                posted_at=now,
-                on_time=due is None or now - due <= GRACE,
-                kind="reminder" if remind else "update",
-                requested_by=self.update_requested_by,
-            )
-        )
-        self.record.timeline.append(
-            TimelineEvent(
-                at=now,
-                kind="update",
-                actor=self.update_requested_by,
-                text=f"stakeholder {'reminder' if remind else 'update'} #{seq} posted",
-            )
-        )
-        self.result.updates_posted.append(seq)
-        self.say(f"Posted stakeholder update #{seq}")
-
-    def _on_resolution(self) -> None:
-        """Once resolved: ask the owners of the services involved to review the postmortem."""
-        if self.record.status != "resolved" or self.record.pull_request is None:
-            return
-        owners = live.review_owners(self.record, self.config)
-        wanted = [owner for owner in owners if owner not in self.record.reviewers_requested]
-        if wanted:
-            self.forge.request_reviewers(self.record.pull_request.number, wanted)
-            self.record.reviewers_requested += wanted
-
-    def _quality_gate(self) -> list[Finding]:
-        """The postmortem checked as `incident-ops validate` would, before it is proposed:
-        the PR gets no CI run of its own when the workflow's token opens it."""
-        if "postmortem" not in self.outputs:
-            return []
-        path = f"{self.folder}/postmortem.md"
-        people = {self.issue.author, *(c.author for c in self.comments if not c.author_is_bot)}
-        findings = check_postmortem(
-            self._postmortem(), path, people=people, systems=self.config.services
-        )
-        return findings + check_record(self._record_yaml(), f"{self.folder}/incident.yaml")
-
-    def _upsert_pull_request(self) -> None:
-        postmortem = self.outputs.get("postmortem")
-        pr = self.publisher.upsert_pull_request(
-            self.branch,
-            self.base,
-            f"Postmortem: #{self.number} {self.issue.title}",
-            self._render(
-                "comments/pull_request.md.j2",
-                incident=self.record,
-                postmortem=postmortem,
-                folder=self.folder,
-                issue=self.issue,
-                findings=self._quality_gate(),
-            ),
-            draft=self.record.status != "resolved" and not self.record.finalised,
-        )
-        self.result.pull_request = pr
-        if pr is not None and (
-            self.record.pull_request is None or self.record.pull_request.number != pr.number
-        ):
-            self.record.pull_request = PullRequestRef(number=pr.number, url=pr.url)
-
-    def _record_yaml(self) -> str:
-        self._sync_usage()
-        self.record.success = success_criteria(self.record, self.config, self.clock())
-        return records.dump_record(self.publisher.data(self.record.model_dump(mode="json")))
-
-    def _publish_record_if_changed(self) -> None:
-        """Commit the record, the postmortem (it renders the timeline) and any re-analysis."""
-        text = self._record_yaml()
-        if text == self.committed_record and not self.deferred:
-            return
-        files = {**self.deferred, records.RECORD_FILE: text}
-        if "postmortem" in self.outputs and "postmortem" in self.record.phases:
-            files["postmortem.md"] = self._postmortem()
-        if self.deferred:
-            files[RESULTS_FILE] = self._results_json()
-            stages = ", ".join(map(str, self.stages_published))
-            message = f"incident #{self.number}: update analysis (stage {stages})"
-        else:
-            message = f"incident #{self.number}: update record"
-        sha = self.publisher.commit(self.branch, self.folder, files, message)
-        self.committed_record = text
-        self.deferred = {}
-        if sha:
-            self.result.commits.append(sha)
-            self.say(f"Committed: {message.split(': ', 1)[1]}")
-
     # --- small helpers -------------------------------------------------------------
 
 
@@ -684,4 +381,18 @@ def _only_commands(body: str) -> bool:
     return bool(lines) and all(line.strip().startswith("/incident") for line in lines)
 
 
-__all__ = ["RespondResult", "respond", "stage_marker"]
+# The markers and file names live with the publishing; other use cases and the benchmark
+# know them from here.
+__all__ = [
+    "DIGEST_KEY",
+    "MARKER_STATUS",
+    "RESULTS_FILE",
+    "Clock",
+    "Progress",
+    "RespondResult",
+    "load_config",
+    "redacted",
+    "respond",
+    "stage_marker",
+    "utc_now",
+]

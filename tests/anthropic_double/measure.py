@@ -3,7 +3,8 @@
     python -m tests.anthropic_double.measure [SCENARIO_DIR ...]
 
 runs the thirteen phases of each scenario with the anthropic backend against a fresh
-double and prints one line of figures per scenario. The cache share is what the issue
+double, whose answers take a moment as real ones do, and prints one line of figures per
+scenario. The cache share is what the issue
 asks about: of all input tokens of phases 2-13, the part read from the prompt cache.
 """
 
@@ -24,6 +25,13 @@ from incident_ops.pipeline import run_phases
 from tests.anthropic_double.incident import scenario_context
 from tests.anthropic_double.server import DEFAULT_API_KEY, MessagesDouble, RecordedRequest
 
+# Answers take a moment and begin a little before they end, as real ones do (seconds, and
+# a second or two): phases the pipeline starts side by side cannot read what each other
+# write, while a phase started after an answer began can. The figures do not depend on
+# the exact times as long as both are well above the time it takes to send a request.
+ANSWER_DELAY_S = 0.5
+FIRST_TOKEN_S = 0.3
+
 
 @dataclass(frozen=True)
 class Figures:
@@ -39,13 +47,14 @@ class Figures:
             f"{u.cache_creation_input_tokens} cache-write + {u.cache_read_input_tokens} "
             f"cache-read; output {u.output_tokens}; ${u.cost_usd:.4f}; shared context "
             f"~{self.shared_context_tokens} tokens; cache share phases 2-13 "
-            f"{self.cache_share_after_first:.0%}"
+            f"{self.cache_share_after_first:.1%}"
         )
 
 
 def phase_of(request: RecordedRequest) -> str:
-    """The phase id a request was for, read from its specialist block's heading."""
-    heading = str(request.body["system"][1]["text"]).split("\n", 1)[0]
+    """The phase id a request was for, read from its specialist block's heading (the last
+    system block)."""
+    heading = str(request.body["system"][-1]["text"]).split("\n", 1)[0]
     return heading.split("(", 1)[1].split(")", 1)[0]
 
 
@@ -79,7 +88,8 @@ def figures(runs: dict[str, PhaseRun], double: MessagesDouble) -> Figures:
 
 def measure(folder: Path, **double_options: Any) -> Figures:
     context = scenario_context(folder)
-    with MessagesDouble(**double_options) as double:
+    options = {"answer_delay_s": ANSWER_DELAY_S, "first_token_s": FIRST_TOKEN_S} | double_options
+    with MessagesDouble(**options) as double:
         env = {"ANTHROPIC_API_KEY": DEFAULT_API_KEY, "ANTHROPIC_BASE_URL": double.base_url}
         backend = AnthropicBackend.from_environment(
             context.config.model_copy(update={"models": Models()}), env

@@ -3,9 +3,9 @@
 The real `anthropic` SDK talks to it through `base_url`. It checks authentication and the
 request's shape, answers with JSON that satisfies the requested `output_config.format`
 schema (scripted per test, or generated from the schema), reports usage with prompt-cache
-reads and writes computed by prefix, and can be told to misbehave: 429 with retry-after,
-529 overloaded, 500, slow answers, answers that violate the schema. Every request is
-recorded so a test can assert on exactly what was sent.
+reads and writes computed by prefix (see `prompt_cache`), and can be told to misbehave:
+429 with retry-after, 529 overloaded, 500, slow answers, answers that violate the schema.
+Every request is recorded so a test can assert on exactly what was sent.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.anthropic_double.prompt_cache import DEFAULT_MIN_TOKENS, PromptCache, approx_tokens
+from tests.anthropic_double.prompt_cache import CacheUsage, PromptCache, approx_tokens
 from tests.anthropic_double.request_shape import ShapeError, cache_breakpoints, check_request
 from tests.anthropic_double.schema_fill import instance_for
 
@@ -110,13 +110,19 @@ class MessagesDouble:
     """Start with `start()` (or use as a context manager); point the SDK at `base_url`."""
 
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
-    min_cache_tokens: int = DEFAULT_MIN_TOKENS
+    min_cache_tokens: int | None = None  # None: each model's documented minimum
     cache_key_includes_format: bool = False
     known_models: frozenset[str] | None = None
     thinking: bool = False
     # The API turns the schema into instructions the model reads; how it bills them is not
     # documented. Billing its size as uncached input keeps the figures on the safe side.
     bill_schema_tokens: bool = True
+    # How long every answer takes (on top of any `slow` fault), as the model's generation
+    # would, and how long before it begins (None: only once it is complete). The API makes
+    # the cache entries a request writes readable only once its answer has begun, so
+    # requests sent side by side cannot read each other's.
+    answer_delay_s: float = 0.0
+    first_token_s: float | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -248,13 +254,21 @@ class MessagesDouble:
         if self.known_models is not None and body["model"] not in self.known_models:
             return self._error(404, f"model: {body['model']}")
         fault = self._take(self._faults, body)
-        if fault is not None and fault.delay_s:
-            self._stopping.wait(fault.delay_s)
-            fault = None
         if fault is not None and fault.status != 200:
             extra = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
             return self._error(fault.status, _fault_message(fault.status), extra)
-        return 200, {"request-id": self._next_id("req")}, self._message(body, fault)
+        delay = self.answer_delay_s
+        if fault is not None and fault.delay_s:
+            delay += fault.delay_s
+            fault = None
+        cache = self.cache.begin(body, extra_input_tokens=self._schema_tokens(body))
+        begins = delay if self.first_token_s is None else min(self.first_token_s, delay)
+        if begins:
+            self._stopping.wait(begins)
+        self.cache.publish(cache)  # the answer begins: what it cached is readable now
+        if delay > begins:
+            self._stopping.wait(delay - begins)
+        return 200, {"request-id": self._next_id("req")}, self._message(body, fault, cache)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         bearer = headers.get("authorization", "")
@@ -269,7 +283,13 @@ class MessagesDouble:
                     return rule
         return None
 
-    def _message(self, body: dict[str, Any], fault: _Rule | None) -> dict[str, Any]:
+    def _schema_tokens(self, body: dict[str, Any]) -> int:
+        schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
+        return approx_tokens(json.dumps(schema)) if schema and self.bill_schema_tokens else 0
+
+    def _message(
+        self, body: dict[str, Any], fault: _Rule | None, cache: CacheUsage
+    ) -> dict[str, Any]:
         schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
         stop_reason = "end_turn"
         if fault is not None and fault.violate_schema:
@@ -283,10 +303,6 @@ class MessagesDouble:
                 {"type": "thinking", "thinking": "Weighing the evidence.", "signature": "c2ln"}
             )
         content.append({"type": "text", "text": text})
-        schema_tokens = (
-            approx_tokens(json.dumps(schema)) if schema and self.bill_schema_tokens else 0
-        )
-        cache = self.cache.account(body, extra_input_tokens=schema_tokens)
         return {
             "id": self._next_id("msg"),
             "type": "message",

@@ -342,6 +342,20 @@ def update_comment(api: Api, req: Request) -> Response:
     return Response(200, api.out(req).comment(comment))
 
 
+@route("DELETE", r"/issues/comments/(?P<comment_id>\d+)", subset=False)
+def delete_comment(api: Api, req: Request) -> Response:
+    """GitHub's "Delete an issue comment": 204 and no body; the author or someone with
+    push access may delete it, and a comment already gone answers 404."""
+    comment = api.repo.comments.get(int(req.params["comment_id"]))
+    if comment is None:
+        raise not_found()
+    assert req.login is not None
+    if req.login != comment.user and not api.repo.can_push(req.login):
+        raise ApiError(403, "Resource not accessible by integration")
+    del api.repo.comments[comment.id]
+    return Response(204)
+
+
 # --- milestones ---------------------------------------------------------------------
 @route("GET", "/milestones")
 def list_milestones(api: Api, req: Request) -> Response:

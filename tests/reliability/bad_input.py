@@ -24,7 +24,8 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
+from unittest import mock
 
 from tests.reliability import sandbox
 from tests.reliability.end_state import consistency_problems, end_state
@@ -893,23 +894,36 @@ def run_subprocess(args: list[str], env: Mapping[str, str]) -> tuple[int, str, s
     return done.returncode, done.stdout.decode("utf-8", "replace"), _text(done.stderr)
 
 
+class _ProcessExit(BaseException):
+    """os._exit(code) inside run_in_process: the run is over, with this code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _exit_here(code: int) -> NoReturn:
+    raise _ProcessExit(code)
+
+
 def run_in_process(args: list[str], env: Mapping[str, str]) -> tuple[int, str, str]:
     """`incident-ops ARGS` in this process; an escaping exception is printed as Python
     would print it, so the traceback check sees it the same way. `action` ends its
-    process with os._exit (as a workflow step should), so it always gets its own."""
+    process with os._exit (as a workflow step should): here that ends the run with its
+    code instead of ending the test process."""
     from incident_ops.cli import main
-
-    if args[:1] == ["action"]:
-        return run_subprocess(args, env)
 
     out, err = io.StringIO(), io.StringIO()
     with (
         _environment(sandbox.base_environment(env)),
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
+        mock.patch.object(os, "_exit", _exit_here),
     ):
         try:
             code = main(args)
+        except _ProcessExit as exit_:
+            code = exit_.code
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 2
         except BaseException:  # a crash is what this runner reports

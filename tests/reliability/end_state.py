@@ -1,4 +1,5 @@
-"""What a run leaves behind in a local repository, as comparable data.
+"""What a run leaves behind in a local repository (or in the GitHub double), as
+comparable data.
 
 Two runs converged when their end states are equal: the same branches, the same files
 with the same content on the incident branch, one pull request, the same bot comments
@@ -13,11 +14,14 @@ import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from incident_ops.forge.local import LocalForge
+
+if TYPE_CHECKING:
+    from tests.github_double.state import Repository as GitHubRepository
 
 BOT = "incident-ops[bot]"
 MARKER = re.compile(r"<!-- incident-ops:[a-z-]+(?::[^ ]+)? -->")
@@ -93,7 +97,9 @@ class EndState:
         `timestamps=False` also masks every instant."""
 
         def clean(text: str) -> str:
-            text = without_run_history(text.replace(self.repository, "<repo>"))
+            if self.repository:
+                text = text.replace(self.repository, "<repo>")
+            text = without_run_history(text)
             return text if timestamps else mask_timestamps(text)
 
         return {
@@ -139,6 +145,43 @@ def end_state(repo: Path, issue: int = 1) -> EndState:
         labels=sorted(forge.get_issue(issue).labels),
         assignees=forge.assignees(issue),
         repository=str(forge.path),
+    )
+
+
+def on_github(repo: GitHubRepository, issue: int, bot: str, address: str = "") -> EndState:
+    """The same picture of a repository in the GitHub double, for the same checks: its
+    branches, the incident branch's files, the pull requests, and what `bot` wrote.
+    `address`, the double's own (it differs per double), reads as `<repo>`."""
+    refs = sorted(name for name in repo.git.refs if name.startswith("refs/heads/"))
+    pulls = [
+        {
+            "number": pr.number,
+            "title": repo.issues[pr.number].title,
+            "body": repo.issues[pr.number].body,
+            "head": pr.head,
+            "base": pr.base,
+            "state": repo.issues[pr.number].state,
+            "draft": pr.draft,
+        }
+        for pr in sorted(repo.pulls.values(), key=lambda pr: pr.number)
+    ]
+    bot_comments = [c.body for c in repo.comments_on(issue) if c.user == bot]
+    markers = Counter(m for body in bot_comments for m in set(MARKER.findall(body)))
+    base = repo.git.files_on(repo.default_branch)
+    files = {
+        path: text
+        for path, text in repo.git.files_on(f"incident/{issue}").items()
+        if base.get(path) != text  # what the base branch holds is not the run's writing
+    }
+    return EndState(
+        branches=refs,
+        files=files,
+        pulls=pulls,
+        bot_comments=bot_comments,
+        markers=dict(sorted(markers.items())),
+        labels=sorted(repo.issues[issue].labels),
+        assignees=list(repo.issues[issue].assignees),
+        repository=address,
     )
 
 

@@ -14,17 +14,19 @@ overloaded, 429 with retry-after: 1, 500, and answers held past the client's tim
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from incident_ops.config import CONFIG_FILE
 from incident_ops.errors import IncidentOpsError
@@ -47,6 +49,57 @@ _USAGE = re.compile(
 )
 _USAGE_ROW = re.compile(r"\|(?: [\d,]+ \|){5} \$[\d.,]+ \|")
 STAGE_MARKERS = tuple(f"<!-- incident-ops:stage:{n} -->" for n in range(1, 6))
+
+
+class VirtualWaits:
+    """The clients' waits between retries taken on a virtual clock instead of for real.
+
+    While installed, the sleeps of urllib3's retries (the GitHub forge's Retry-After and
+    back-off waits) return at once and move `now` on by what they asked for; the GitHub
+    double stamps each request with `now`, so a retry that comes sooner than Retry-After
+    allowed still shows as early, and one that waited shows the full wait, without the
+    test waiting. The forge makes its requests one at a time, so only its own waits move
+    this clock. The Anthropic SDK's retry sleeps are skipped too (they are not timed).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waited = 0.0
+
+    def now(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._waited
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._waited += max(0.0, seconds)
+
+    @contextmanager
+    def installed(self) -> Iterator[VirtualWaits]:
+        with ExitStack() as patches:
+            for module, sleep in (
+                ("urllib3.util.retry", self.sleep),
+                ("anthropic._base_client", _no_wait),
+            ):
+                clock = _TimeWithSleep(sleep)
+                patches.enter_context(
+                    mock.patch.object(importlib.import_module(module), "time", clock)
+                )
+            yield self
+
+
+def _no_wait(seconds: float) -> None:
+    del seconds
+
+
+class _TimeWithSleep:
+    """The `time` module as one client module sees it, with `sleep` replaced."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self.sleep = sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 class _Dice:
@@ -76,9 +129,10 @@ class FaultyGitHub(GitHubDouble):
     seed: int = 0
     rate: float = 0.0
     injected: Counter[str] = field(default_factory=Counter)
-    # Every request as (monotonic time, method, path, injected fault or None).
+    # Every request as (time on `clock`, method, path, injected fault or None).
     seen: list[tuple[float, str, str, str | None]] = field(default_factory=list)
     outage_after: int | None = None  # from this many requests on, everything fails (503)
+    clock: Callable[[], float] = time.monotonic  # stamps `seen` (see VirtualWaits)
 
     def __post_init__(self) -> None:
         self._dice = _Dice(self.seed, self.rate)
@@ -98,7 +152,7 @@ class FaultyGitHub(GitHubDouble):
         with self._lock:
             if self.outage_after is not None and len(self.seen) >= self.outage_after:
                 kind = "status-503"
-            self.seen.append((time.monotonic(), method, path, kind))
+            self.seen.append((self.clock(), method, path, kind))
             if kind is None:
                 return None
             self.injected[kind] += 1
@@ -256,16 +310,25 @@ class FaultRun:
 
 @contextmanager
 def doubles(
-    scenario: Path, seed: int, github_rate: float, model_rate: float
+    scenario: Path,
+    seed: int,
+    github_rate: float,
+    model_rate: float,
+    *,
+    virtual_waits: bool = False,
 ) -> Iterator[tuple[FaultyGitHub, FaultyMessages, int]]:
+    """The scenario filed on a faulty GitHub double, and a faulty Messages API double;
+    with `virtual_waits`, the clients' retry waits are taken on a VirtualWaits clock."""
     repo, number = seeded_repository(scenario)
-    github = FaultyGitHub(repo, seed=seed, rate=github_rate).start()
-    model = FaultyMessages(seed=seed, rate=model_rate).start()
-    try:
+    with ExitStack() as stack:
+        clock: Callable[[], float] = time.monotonic
+        if virtual_waits:
+            clock = stack.enter_context(VirtualWaits().installed()).now
+        github = FaultyGitHub(repo, seed=seed, rate=github_rate, clock=clock).start()
+        stack.callback(github.stop)
+        model = FaultyMessages(seed=seed, rate=model_rate).start()
+        stack.callback(model.stop)
         yield github, model, number
-    finally:
-        github.stop()
-        model.stop()
 
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
