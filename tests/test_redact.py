@@ -503,3 +503,18 @@ def test_find_secrets_reports_credentials_only_and_never_their_value() -> None:
 def test_hostile_repetitions_finish_and_stay_idempotent(text: str) -> None:
     once = redact(text)
     assert redact(once) == once
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"ts=1 msg=\"login failed\" password=\"Hunter2Hunter2\" user=\"ops\"",
+        r'payload="{\"client_secret\":\"Hunter2Hunter2\",\"retries\":3}"',
+    ],
+    ids=["log-field", "escaped-json"],
+)
+def test_a_value_in_backslash_escaped_quotes_is_redacted_whole(text: str) -> None:
+    cleaned = redact(text)
+    assert "Hunter2" not in cleaned and "unter2" not in cleaned
+    assert "[REDACTED:" in cleaned
+    assert "ops" in cleaned or "retries" in cleaned  # the neighbours survive

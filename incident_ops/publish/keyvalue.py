@@ -37,8 +37,10 @@ class KeyValue:
 def pair_pattern(words: str) -> re.Pattern[str]:
     """A pattern for `<key containing one of words><sep><value>`; `words` is a regex."""
     return re.compile(
-        rf"(?i:{words})[\w.-]{{0,40}}+[\"']?\]?[ \t]{{0,5}}(?P<sep>:=|=>|=(?!=)|:)[ \t]{{0,5}}"
-        r"(?:\"(?P<dq>(?:[^\"\\\r\n]|\\.){0,1024}+)\"?"
+        rf"(?i:{words})[\w.-]{{0,40}}+\\?[\"']?\]?[ \t]{{0,5}}(?P<sep>:=|=>|=(?!=)|:)[ \t]{{0,5}}"
+        # A value in backslash-escaped quotes (JSON inside a string, a log's quoted field).
+        r"(?:\\\"(?P<edq>[^\"\\\r\n]{0,1024}+)(?:\\\")?"
+        r"|\"(?P<dq>(?:[^\"\\\r\n]|\\.){0,1024}+)\"?"
         r"|'(?P<sq>[^'\r\n]{0,1024}+)'?"
         r"|(?P<bare>[^\s\"'`,;&<>()\[\]{}]{1,1024}+))"
     )
@@ -49,11 +51,11 @@ def key_values(text: str, pattern: re.Pattern[str]) -> Iterator[KeyValue]:
     for match in pattern.finditer(text):
         key_start = _key_start(text, match.start())
         key_end = match.start("sep")
-        key = text[key_start:key_end].strip(" \t\"']")
+        key = text[key_start:key_end].strip(" \t\"'\\")
         quoted_key = key_start > 0 and text[key_start - 1] in "\"'"
         starts_line = _starts_line(text, key_start)
         sep = match.group("sep")
-        group = next(g for g in ("dq", "sq", "bare") if match.group(g) is not None)
+        group = next(g for g in ("edq", "dq", "sq", "bare") if match.group(g) is not None)
         start, end = match.span(group)
         if group == "bare" and sep == ":" and starts_line:
             start, end = _yaml_value_span(text, start, end)
