@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from incident_ops.evidence.catalog import Catalog
-from incident_ops.evidence.intake import clean_data
+from incident_ops.evidence.intake import clean_data, loads_redacted
 from incident_ops.evidence.records import LogSummary, PatternStat
 from incident_ops.evidence.timeparse import parse_text_time, parse_time
 
@@ -287,7 +287,7 @@ def parse_line(line: str, catalog: Catalog, default_service: str | None, year: i
     stripped = line.strip()
     if stripped.startswith("{") and stripped.endswith("}"):
         try:
-            data = json.loads(stripped)
+            data = loads_redacted(stripped)  # a number redacted as a card is a bare marker
         except ValueError:
             data = None
         if isinstance(data, dict):

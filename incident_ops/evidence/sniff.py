@@ -7,12 +7,11 @@ untrusted and one bad attachment must not cost the rest.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from incident_ops.evidence.catalog import Catalog
 from incident_ops.evidence.changes import looks_like_changes, parse_changes_data, parse_changes_yaml
-from incident_ops.evidence.intake import clean_data, clean_series, clean_text
+from incident_ops.evidence.intake import clean_data, clean_series, clean_text, loads_redacted
 from incident_ops.evidence.logs import summarise_log
 from incident_ops.evidence.openmetrics import looks_like_openmetrics, parse_openmetrics
 from incident_ops.evidence.payloads import recognise_payload
@@ -94,7 +93,7 @@ def parse_text(name: str, text: str, evidence: str, catalog: Catalog, year: int)
 def _is_json_lines(text: str) -> bool:
     first = text.split("\n", 1)[0].strip()
     try:
-        return isinstance(json.loads(first), dict)
+        return isinstance(loads_redacted(first), dict)
     except ValueError:
         return False
 
@@ -103,7 +102,7 @@ def _parse_json(name: str, text: str, evidence: str, catalog: Catalog) -> Parsed
     if len(text) > MAX_JSON_BYTES:
         return None
     try:
-        data: Any = json.loads(text)
+        data: Any = loads_redacted(text)  # a fenced block was redacted as text
     except RecursionError:
         return Parsed(
             kind="invalid", title=name, warnings=[f"{name}: JSON nested too deeply, skipped"]
