@@ -5,12 +5,13 @@ description that incident-ops needs (repository, issues, comments, labels, git r
 trees and commits, contents, pulls, collaborator permission) and spends requests with
 care, because a whole respond run should fit in about forty.
 
-Four things the live incident needs are documented by GitHub but lie outside the REST
+Five things the live incident needs are documented by GitHub but lie outside the REST
 subset the project validates against: listing issues by label, requesting reviewers, the
-draft flag of a pull request (REST cannot change it; GraphQL can), and deleting a comment
-two runs both wrote. Each is best effort: where the API refuses or lacks it, the run goes
-on and a warning says what was skipped (a duplicate comment is edited into a short note
-instead), so the incident itself never fails over a nicety.
+draft flag of a pull request (REST cannot change it; GraphQL can), deleting a comment
+two runs both wrote, and asking who a personal token belongs to. Each is best effort:
+where the API refuses or lacks it, the run goes on and a warning says what was skipped
+(a duplicate comment is edited into a short note instead), so the incident itself never
+fails over a nicety.
 
 - PyGithub objects are lazy: a repository or issue handle costs nothing until read.
 - One commit per `commit_files` call through the Git Data API: a tree with inline file
@@ -187,7 +188,10 @@ class GitHubForge:
         self._repo = self._gh.get_repo(repo)  # lazy: no request until something is read
         self._default_branch = default_branch
         self._threads: dict[int, _Thread] = {}  # issue -> its comments as last seen
-        self._login: str | None = None  # who this forge writes as, once it has written
+        self._login: str | None = None  # who this forge writes as, once known
+        # GitHub's token prefixes name their kind: `ghs_` is an app installation's token
+        # (GITHUB_TOKEN in Actions), which GET /user refuses; any other may ask it once.
+        self._may_ask_login = not token.startswith("ghs_")
         self._labels: dict[str, str] | None = None  # lower-case name -> name
         self._labels_made: dict[str, str] = {}  # labels this forge made sure of, likewise
         self._heads: dict[str, _Head] = {}
@@ -380,11 +384,13 @@ class GitHubForge:
         """Edit our comment carrying `marker`, or create it; see `_settle` for two runs
         that create it at once.
 
-        Only comments by a bot account or by this forge's own login are candidates:
-        comment text is untrusted, and anyone can paste a marker into their own comment
-        to have the bot overwrite (or fold away) something it did not write.
+        A comment carries the marker only when its body opens with it, where this forge
+        (and the publisher's templates) put it; and only comments by a bot account or by
+        this forge's own login are candidates: comment text is untrusted, and anyone can
+        paste or quote a marker to have the bot overwrite (or fold away) what it did not
+        write.
         """
-        if marker not in body:
+        if not _opens_with(body, marker):
             body = f"{marker}\n{body}"
         for attempt in range(2):
             thread = self._thread(number)
@@ -419,20 +425,26 @@ class GitHubForge:
         return self._threads[number]
 
     def _sticky(self, number: int, marker: str) -> dict[str, Any] | None:
-        """Our oldest comment carrying `marker`; any younger twin is folded into it."""
+        """Our oldest comment opening with `marker` (one by this forge's login first, when
+        it is known); younger twins by the same author are folded into it, and a comment
+        by anyone else is never touched."""
+        marked = [
+            item
+            for item in self._thread(number).comments.values()
+            if _opens_with(str(item.get("body") or ""), marker)
+        ]
+        if self._login is None and any(not _comment(item).author_is_bot for item in marked):
+            self._learn_login()  # one of them may be ours, written with a personal token
         ours = sorted(
-            (
-                item
-                for item in self._thread(number).comments.values()
-                if marker in str(item.get("body") or "") and self._wrote(item)
-            ),
-            key=lambda item: int(item["id"]),
+            (item for item in marked if self._wrote(item)),
+            key=lambda item: (_login_of(item) != self._login, int(item["id"])),
         )
         if not ours:
             return None
-        kept, twins = ours[0], ours[1:]
-        for twin in twins:
-            self._fold(number, twin, kept)
+        kept = ours[0]
+        for twin in ours[1:]:
+            if _login_of(twin) == _login_of(kept):
+                self._fold(number, twin, kept)
         return kept
 
     def _wrote(self, item: Mapping[str, Any]) -> bool:
@@ -440,6 +452,25 @@ class GitHubForge:
         app's) or by the login this forge writes as."""
         login = _login_of(item)
         return _comment(item).author_is_bot or (self._login is not None and login == self._login)
+
+    def _learn_login(self) -> None:
+        """Ask GitHub who the token is (GET /user, once per forge), so that a sticky
+        comment an earlier run wrote with a personal token is edited, not created again
+        and folded away. Asked only when a comment by a person opens with a marker: a
+        bot's comments count as ours anyway, and a new thread learns the login from the
+        first comment this forge creates. Best effort: an installation token is never
+        asked (GitHub refuses it), and a refusal leaves the login unknown."""
+        if not self._may_ask_login:
+            return
+        self._may_ask_login = False
+        try:
+            with self._translated("read the token's user"):
+                login = self._request("GET", f"{self.api_url}/user").get("login")
+        except ForgeError as error:
+            log.info("%s; only bot comments count as this run's own", error)
+            return
+        if isinstance(login, str) and login:
+            self._login = login
 
     def _create_sticky(self, number: int, marker: str, body: str) -> Comment:
         created = self.post_comment(number, body)
@@ -976,6 +1007,12 @@ def _comment(item: Mapping[str, Any]) -> Comment:
         created_at=item["created_at"],
         author_is_bot=login.endswith("[bot]") or user.get("type") == "Bot",
     )
+
+
+def _opens_with(body: str, marker: str) -> bool:
+    """Whether a comment body carries `marker` where it is written: at its very start
+    (leading whitespace aside). A marker further in is quoted or planted text."""
+    return body.lstrip().startswith(marker)
 
 
 def _login_of(item: Mapping[str, Any]) -> str:

@@ -7,7 +7,9 @@ a file, it is made inert:
 - invisible characters (tag characters, bidi controls, zero-width) are removed;
 - `@someone` and `@org/team` no longer notify, unless configured as allowed;
 - raw HTML is reduced to a small allowlist, and HTML comments (which hide text) go,
-  except our own `<!-- incident-ops:... -->` markers;
+  except our own `<!-- incident-ops:... -->` marker where we write it: opening the text
+  as given. Anywhere else (quoted from an issue, written by a model) the sequence is
+  shown as text (`&lt;!-- incident-ops:...`), so it can never pass for our marker;
 - links and images to hosts outside the allowlist are defanged;
 - closing keywords (`Fixes #12`) no longer close issues when the PR merges;
 - a line starting with a slash command (`/incident ...`) is escaped, so our own output
@@ -45,6 +47,8 @@ GITHUB_BODY_LIMIT = 65_536  # GitHub rejects longer issue, comment and pull-requ
 _COMMONMARK = MarkdownIt("commonmark")
 _MAX_PASSES = 4
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+# Broader than the markers we write (any spacing or case), so no variant slips through.
+_MARKER_OPENER = re.compile(r"<!--\s*incident-ops:", re.IGNORECASE)
 
 
 def sanitise_markdown(
@@ -76,9 +80,11 @@ def _sanitise(text: str, mentions: tuple[str, ...], policy: LinkPolicy) -> str:
     does not settle, every block is treated as prose, which is always safe.
     """
     text = remove_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
+    # Judged once, on the text as given: no later rewrite can make a marker of our own.
+    marked = _MARKER_OPENER.match(text.lstrip()) is not None
     for protect_code in (True, False):
         for _ in range(_MAX_PASSES):
-            cleaned = _one_pass(text, mentions, policy, protect_code=protect_code)
+            cleaned = _one_pass(text, mentions, policy, protect_code=protect_code, marked=marked)
             if cleaned == text:
                 return cleaned
             text = cleaned
@@ -86,14 +92,29 @@ def _sanitise(text: str, mentions: tuple[str, ...], policy: LinkPolicy) -> str:
 
 
 def _one_pass(
-    text: str, mentions: tuple[str, ...], policy: LinkPolicy, *, protect_code: bool
+    text: str, mentions: tuple[str, ...], policy: LinkPolicy, *, protect_code: bool, marked: bool
 ) -> str:
+    # Before the rules (removing a comment could bring an opener to the front) and after
+    # them (a decoded entity can complete one).
+    text = _defuse_markers(text, keep_leading=marked)
     blocks = _split_code_blocks(text) if protect_code else [(text, False)]
     text = "".join(
         _sanitise_code(block) if is_code else _sanitise_prose(block, policy)
         for block, is_code in blocks
     )
-    return neutralise_mentions(text, mentions)  # last: earlier rewrites can put `(` before @
+    text = neutralise_mentions(text, mentions)  # after the rest: they can put `(` before @
+    return _defuse_markers(text, keep_leading=marked)
+
+
+def _defuse_markers(text: str, *, keep_leading: bool) -> str:
+    """Every `<!-- incident-ops:` shown as text, in code as in prose, except (when
+    `keep_leading`) one opening the text: that is where our templates and the forge put
+    the marker, and the only place the forge recognises a comment by it."""
+    lead = len(text) - len(text.lstrip()) if keep_leading else -1
+    return _MARKER_OPENER.sub(
+        lambda found: found.group() if found.start() == lead else "&lt;" + found.group()[1:],
+        text,
+    )
 
 
 def _sanitise_code(text: str) -> str:

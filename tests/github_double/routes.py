@@ -2,7 +2,8 @@
 with GitHub's status codes and error bodies. Everything else answers 404, so a forge that
 strays outside the documented subset fails here as it would against the unseen double.
 
-A few endpoints are registered with `subset=False`: the forge needs them and GitHub
+A few endpoints are registered with `subset=False` (GraphQL and GET /user are served
+beside the repository's routes, likewise outside): the forge needs them and GitHub
 documents them publicly (REST reference pages), but they are not in the validated subset,
 so the OpenAPI checks skip them and a double built from the subset alone may answer 404.
 The forge treats each of them as optional (see incident_ops/forge/github.py)."""
@@ -36,6 +37,7 @@ Handler = Callable[["Api", Request], Response]
 _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 _OUTSIDE_SUBSET: list[tuple[str, re.Pattern[str]]] = []
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+USER_PATH = "/user"  # "Get the authenticated user": documented, outside the subset
 
 
 def route(method: str, pattern: str, *, subset: bool = True) -> Callable[[Handler], Handler]:
@@ -54,7 +56,7 @@ def route(method: str, pattern: str, *, subset: bool = True) -> Callable[[Handle
 def outside_subset(method: str, path: str) -> bool:
     """True for requests to endpoints the double serves beyond the validated subset
     (GraphQL included)."""
-    if path == GRAPHQL_PATH:
+    if path in (GRAPHQL_PATH, USER_PATH):
         return True
     return any(verb == method and pattern.match(path) for verb, pattern in _OUTSIDE_SUBSET)
 
@@ -83,6 +85,8 @@ class Api:
                 raise ApiError(401, "This endpoint requires you to be authenticated.")
             with self.repo.lock:
                 return Response(200, answer_graphql(self.repo, req.login, req.json_object()))
+        if req.path == USER_PATH and req.method == "GET":
+            return self.authenticated_user(req)
         found = match(req.method, req.path)
         if found is None:
             if path_exists(req.path):
@@ -101,6 +105,16 @@ class Api:
             raise not_found()
         with self.repo.lock:
             return handler(self, req)
+
+    def authenticated_user(self, req: Request) -> Response:
+        """GitHub's "Get the authenticated user": 401 without a token, and 403 for an
+        app's installation token (a [bot] login here), as GitHub answers GITHUB_TOKEN."""
+        if req.login is None:
+            raise ApiError(401, "Requires authentication")
+        if req.login.endswith("[bot]"):
+            raise ApiError(403, "Resource not accessible by integration")
+        with self.repo.lock:
+            return Response(200, self.out(req).user(req.login))
 
     # --- helpers -------------------------------------------------------------------
     def out(self, req: Request) -> Payloads:
