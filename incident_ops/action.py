@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from incident_ops.agents.background import prefetch_sdk
 from incident_ops.agents.base import Backend
 from incident_ops.authz import decline_politely, is_authorised
 from incident_ops.config import CONFIG_FILE, Config, parse_config
@@ -50,9 +49,6 @@ def run_action(
         if bot is not None:
             return log.finish_ignored(bot)
         forge = forge or _github_forge(environ, name, payload)
-        if backend is None and name in MODEL_EVENTS:
-            # The SDK's import (1-2 s) runs while GitHub is read; see agents.background.
-            prefetch_sdk(None, environ)
         config_path = environ.get("INCIDENT_OPS_CONFIG") or CONFIG_FILE
         config = load_config(forge, config_path) if name in ("issues", "issue_comment") else None
         route = route_event(name, payload, (config or Config()).labels.incident)
@@ -155,7 +151,7 @@ def _respond(
 def _select_backend(config: Config, environ: Mapping[str, str], log: ActionLog) -> Backend:
     from incident_ops.agents.background import select_backend_in_background
 
-    # Built on a thread: the run reads the issue, its comments and the record meanwhile.
+    # Ready at once; the SDK is imported while the first request waits (agents.background).
     backend, notice = select_backend_in_background(None, config, environ)
     if notice:
         log.notice(notice)

@@ -39,7 +39,7 @@ def _progress(quiet: bool) -> Any:
 
 
 def _backend(name: str | None, config: Any) -> Any:
-    """The backend; one with an SDK to import is built on a thread while GitHub is read."""
+    """The backend; one with an SDK imports it only once its first request has left."""
     try:
         from incident_ops.agents.background import select_backend_in_background
     except ImportError:  # the Claude backend is not part of this build
@@ -50,13 +50,6 @@ def _backend(name: str | None, config: Any) -> Any:
     if notice:
         print(notice, file=sys.stderr)
     return backend
-
-
-def _prefetch_sdk(name: str | None) -> None:
-    """Start the backend SDK's import now, so it overlaps with reading the forge."""
-    from incident_ops.agents.background import prefetch_sdk
-
-    prefetch_sdk(name, os.environ)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -172,7 +165,6 @@ def _forge(args: argparse.Namespace) -> tuple[Any, Path | None, Path]:
 
 
 def cmd_respond(args: argparse.Namespace) -> int:
-    _prefetch_sdk(args.backend)
     from incident_ops.usecases.respond import load_config, respond
 
     forge, cache, templates = _forge(args)
@@ -209,7 +201,6 @@ def cmd_followup(args: argparse.Namespace) -> int:
 
 
 def cmd_cadence(args: argparse.Namespace) -> int:
-    _prefetch_sdk(args.backend)
     from incident_ops.usecases.cadence import check_all
     from incident_ops.usecases.respond import load_config
 

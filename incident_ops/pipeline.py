@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import queue
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,79 +117,109 @@ def run_phases(
     """Run every phase once its inputs are ready; return the runs by phase id.
 
     `lookup(phase, input_hash)` returns a stored run for unchanged inputs (the phase is
-    then not asked again). `on_complete` is called on the caller's thread, in completion
-    order, as soon as each phase is done; the dependants of every result that has arrived
-    are scheduled before it is called, so slow publishing never holds the graph back.
+    then not asked again). A phase's dependants are scheduled by the thread that finished
+    it, the moment it is done, so publishing never holds the graph back. `on_complete` is
+    then called on the caller's thread, in completion order.
     `adjust` lets the caller impose decisions made by people (a severity set by command)
-    on a result before dependants read it.
+    on a result before dependants read it; it runs on the phase's thread.
     `extra_input(phase)` is anything else the phase reads (its prompt, the live record),
-    so a change there re-runs it.
+    so a change there re-runs it. It is taken once for every phase before any runs: it
+    must not change while they run.
     """
-    pending = {phase.id: phase for phase in phases}
-    fingerprint = context_fingerprint(context)
-    outputs: dict[str, PhaseOutput] = {}
-    runs: dict[str, PhaseRun] = {}
-    done: queue.Queue[tuple[Phase[Any], str, PhaseRun | BaseException, bool]] = queue.Queue()
-    running: set[str] = set()
-
-    def work(phase: Phase[Any], inp: PhaseInput, digest: str) -> None:
-        try:
-            cached = lookup(phase, digest)
-            if cached is not None:
-                done.put((phase, digest, cached, True))
-                return
-            done.put((phase, digest, _run_or_fall_back(backend, phase, inp), False))
-        except BaseException as exc:  # reported on the caller's thread
-            done.put((phase, digest, exc, False))
-
+    graph = _Graph(context, backend, list(phases), lookup, adjust, extra_input)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="phase") as pool:
+        graph.start(pool)
+        try:
+            while (item := graph.next_completion()) is not None:
+                on_complete(item)
+        finally:
+            graph.stop()  # a failure here or in a phase: schedule nothing more
+    return graph.runs
 
-        def schedule() -> None:
-            for phase in list(pending.values()):
-                if phase.id in running or any(need not in outputs for need in phase.needs):
-                    continue
-                inputs: dict[str, BaseModel] = {need: outputs[need] for need in phase.needs}
-                digest = input_hash(phase, fingerprint, backend, inputs, extra_input(phase))
-                running.add(phase.id)
-                pool.submit(work, phase, PhaseInput(context=context, inputs=inputs), digest)
 
-        schedule()
-        while running:
-            # Every result that has arrived is taken in and its dependants scheduled
-            # before any of them is published: publishing one never delays another's
-            # dependants.
-            arrived = [done.get()]
-            while True:
-                try:
-                    arrived.append(done.get_nowait())
-                except queue.Empty:
-                    break
-            completions: list[Completion] = []
-            failure: BaseException | None = None
-            for phase, digest, result, reused in arrived:
-                running.discard(phase.id)
-                pending.pop(phase.id, None)
-                if isinstance(result, BaseException):
-                    failure = failure or result
-                    continue
-                output = adjust(phase, result.output) if adjust else result.output
-                if output is not result.output:
-                    result = PhaseRun(
+class _Graph:
+    """The phase graph's state, shared by the phase threads under one lock."""
+
+    def __init__(
+        self,
+        context: IncidentContext,
+        backend: Backend,
+        phases: list[Phase[Any]],
+        lookup: Lookup,
+        adjust: Adjust | None,
+        extra_input: Callable[[Phase[Any]], str],
+    ) -> None:
+        self.context, self.backend, self.lookup, self.adjust = context, backend, lookup, adjust
+        self.fingerprint = context_fingerprint(context)
+        self.extra = {phase.id: extra_input(phase) for phase in phases}
+        self.pending = {phase.id: phase for phase in phases}
+        self.outputs: dict[str, PhaseOutput] = {}
+        self.runs: dict[str, PhaseRun] = {}
+        self.running: set[str] = set()
+        self.stopped = False
+        self.lock = threading.Lock()
+        self.done: queue.Queue[Completion | BaseException | None] = queue.Queue()
+        self.pool: ThreadPoolExecutor | None = None
+
+    def start(self, pool: ThreadPoolExecutor) -> None:
+        with self.lock:
+            self.pool = pool
+            self._schedule_ready()
+            if not self.running:
+                self.done.put(None)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+    def next_completion(self) -> Completion | None:
+        """The next finished phase (None once all are done); raises a phase's failure."""
+        item = self.done.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _schedule_ready(self) -> None:  # with the lock held
+        assert self.pool is not None
+        for phase in list(self.pending.values()):
+            if phase.id in self.running or any(need not in self.outputs for need in phase.needs):
+                continue
+            inputs: dict[str, BaseModel] = {need: self.outputs[need] for need in phase.needs}
+            digest = input_hash(phase, self.fingerprint, self.backend, inputs, self.extra[phase.id])
+            self.running.add(phase.id)
+            inp = PhaseInput(context=self.context, inputs=inputs)
+            self.pool.submit(self._work, phase, inp, digest)
+
+    def _work(self, phase: Phase[Any], inp: PhaseInput, digest: str) -> None:
+        try:
+            cached = self.lookup(phase, digest)
+            run = cached if cached is not None else _run_or_fall_back(self.backend, phase, inp)
+            if self.adjust is not None:
+                output = self.adjust(phase, run.output)
+                if output is not run.output:
+                    run = PhaseRun(
                         output=output,
-                        backend=result.backend,
-                        model=result.model,
-                        usage=result.usage,
-                        degraded_reason=result.degraded_reason,
+                        backend=run.backend,
+                        model=run.model,
+                        usage=run.usage,
+                        degraded_reason=run.degraded_reason,
                     )
-                outputs[phase.id] = output
-                runs[phase.id] = result
-                completions.append(
-                    Completion(phase=phase, run=result, input_hash=digest, reused=reused)
-                )
-            if failure is None:
-                schedule()
-            for completion in completions:
-                on_complete(completion)
-            if failure is not None:
-                raise failure
-    return runs
+        except BaseException as exc:  # reported on the caller's thread
+            self._finish(phase, exc)
+            return
+        self._finish(phase, Completion(phase, run, digest, reused=cached is not None))
+
+    def _finish(self, phase: Phase[Any], result: Completion | BaseException) -> None:
+        with self.lock:
+            self.running.discard(phase.id)
+            self.pending.pop(phase.id, None)
+            if isinstance(result, BaseException):
+                self.stopped = True
+            else:
+                self.outputs[phase.id] = result.run.output
+                self.runs[phase.id] = result.run
+                if not self.stopped:
+                    self._schedule_ready()  # dependants first: publishing it can wait
+            self.done.put(result)
+            if not self.running:
+                self.done.put(None)

@@ -33,7 +33,7 @@ def test_with_a_key_claude_answers_through_anthropic_base_url(
     config = Config(models=Models(timeout_s=7.0, max_retries=4))
     backend, notice = select_backend(None, config, anthropic_env)
     assert isinstance(backend, AnthropicBackend) and notice is None
-    client = backend._client
+    client = backend.sdk()
     assert str(client.base_url).rstrip("/") == messages_double.base_url
     assert client.timeout == 7.0 and client.max_retries == 4
 

@@ -16,14 +16,19 @@ turn quoting the errors; if that fails too, or the API keeps failing after the S
 retries, the phase falls back to its offline analysis and says why in `degraded_reason`.
 
 This is the only module that imports `anthropic`, and only when a backend is built, so
-the CLI and the offline path never pay for the import.
+the CLI and the offline path never pay for the import. A run's backend (`deferred`) does
+not wait for it either: it starts the import on a thread of its own when the first
+request leaves, and requests made before the SDK is ready go out over the standard
+library (`messages_http`) with the same body, so the first answer costs one model call
+and not the SDK's import as well.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +36,15 @@ from pydantic import ValidationError
 
 from incident_ops.agents import prompting
 from incident_ops.agents.base import PhaseRun
+from incident_ops.agents.messages_http import (
+    DEFAULT_BASE_URL,
+    MessagesCallFailed,
+    MessagesEndpoint,
+    post_message,
+    retry_after_s,
+)
 from incident_ops.agents.pricing import with_cost
+from incident_ops.agents.sdk_facts import SdkFacts, facts_for_installed_sdk
 from incident_ops.config import Config, Models
 from incident_ops.context import IncidentContext, PhaseInput
 from incident_ops.errors import IncidentOpsError
@@ -118,41 +131,136 @@ def _cached() -> CacheControlEphemeralParam:
     return {"type": "ephemeral"}  # the five-minute cache: a run takes a few minutes
 
 
+MISSING_KEY = "the anthropic backend needs a key: set ANTHROPIC_API_KEY (or use --backend offline)"
+
+
+def sdk_client(config: Config, environ: Mapping[str, str]) -> anthropic.Anthropic:
+    """The SDK client with the key and `ANTHROPIC_BASE_URL` from `environ` (the SDK falls
+    back to the process environment and its own credential sources)."""
+    import anthropic
+
+    api_key = environ.get("ANTHROPIC_API_KEY") or None
+    auth_token = None if api_key else environ.get("ANTHROPIC_AUTH_TOKEN") or None
+    try:
+        client = anthropic.Anthropic(
+            api_key=api_key,
+            auth_token=auth_token,
+            base_url=environ.get("ANTHROPIC_BASE_URL") or None,
+            timeout=config.models.timeout_s,
+            max_retries=config.models.max_retries,
+        )
+    except anthropic.AnthropicError as exc:  # e.g. a configured profile that is absent
+        raise IncidentOpsError(f"{MISSING_KEY}; {exc}") from exc
+    if not (client.api_key or client.auth_token or client.credentials):
+        raise IncidentOpsError(MISSING_KEY)
+    return client
+
+
+class SdkClient:
+    """The SDK client: given, or built (import included) on a thread of its own once
+    `start` is called; `wait` raises what building it raised."""
+
+    def __init__(self, build: Callable[[], anthropic.Anthropic]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._started = False
+        self._built = threading.Event()
+        self._client: anthropic.Anthropic | None = None
+        self._error: BaseException | None = None
+
+    @classmethod
+    def ready(cls, client: anthropic.Anthropic) -> SdkClient:
+        sdk = cls(lambda: client)
+        sdk._started, sdk._client = True, client
+        sdk._built.set()
+        return sdk
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._run, name="build-anthropic", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._client = self._build()
+        except BaseException as exc:  # handed to whoever waits for the client
+            self._error = exc
+        finally:
+            self._built.set()
+
+    def if_ready(self) -> anthropic.Anthropic | None:
+        return self._client if self._built.is_set() else None
+
+    def wait(self) -> anthropic.Anthropic:
+        self.start()
+        self._built.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._client is not None
+        return self._client
+
+
 class AnthropicBackend:
-    """Claude answers each phase. Build it with `from_environment` or pass a client."""
+    """Claude answers each phase. Build it with `from_environment` (the SDK client now),
+    `deferred` (the SDK client when first needed), or pass a client."""
 
     name = "anthropic"
 
-    def __init__(self, config: Config, client: anthropic.Anthropic) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client: anthropic.Anthropic | SdkClient,
+        *,
+        early: tuple[MessagesEndpoint, SdkFacts] | None = None,
+    ) -> None:
         self.config = config
-        self._client = client
+        self._sdk = client if isinstance(client, SdkClient) else SdkClient.ready(client)
+        self._early = early  # how to ask before the SDK is ready (None: wait for it)
         self._shared: tuple[IncidentContext, str] | None = None
         self._shared_lock = threading.Lock()
 
     @classmethod
     def from_environment(cls, config: Config, environ: Mapping[str, str]) -> AnthropicBackend:
-        """A backend whose client takes its key and `ANTHROPIC_BASE_URL` from `environ`
-        (the SDK falls back to the process environment and its own credential sources)."""
-        import anthropic
+        return cls(config, sdk_client(config, environ))
 
-        api_key = environ.get("ANTHROPIC_API_KEY") or None
-        auth_token = None if api_key else environ.get("ANTHROPIC_AUTH_TOKEN") or None
-        missing = (
-            "the anthropic backend needs a key: set ANTHROPIC_API_KEY (or use --backend offline)"
-        )
-        try:
-            client = anthropic.Anthropic(
-                api_key=api_key,
-                auth_token=auth_token,
-                base_url=environ.get("ANTHROPIC_BASE_URL") or None,
-                timeout=config.models.timeout_s,
+    @classmethod
+    def deferred(
+        cls, config: Config, environ: Mapping[str, str], *, sdk: SdkClient | None = None
+    ) -> AnthropicBackend:
+        """A backend ready at once: what can fail is checked now (a key, the SDK being
+        installed), the SDK is imported while the first request waits for its answer.
+        `sdk` replaces the SDK client built from `environ` (tests)."""
+        credential = environ.get("ANTHROPIC_API_KEY") or environ.get("ANTHROPIC_AUTH_TOKEN")
+        if not credential:  # only the SDK knows its other credential sources
+            return cls.from_environment(config, environ)
+        if importlib.util.find_spec("anthropic") is None:
+            raise IncidentOpsError(
+                "the anthropic package is not installed: reinstall incident-ops "
+                "(pip install incident-ops) or use --backend offline"
+            )
+        facts = facts_for_installed_sdk()
+        early = None
+        if facts is not None:
+            endpoint = MessagesEndpoint(
+                base_url=environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL,
+                credential=credential,
+                api_version=facts.api_version,
+                timeout_s=config.models.timeout_s,
                 max_retries=config.models.max_retries,
             )
-        except anthropic.AnthropicError as exc:  # e.g. a configured profile that is absent
-            raise IncidentOpsError(f"{missing}; {exc}") from exc
-        if not (client.api_key or client.auth_token or client.credentials):
-            raise IncidentOpsError(missing)
-        return cls(config, client)
+            early = (endpoint, facts)
+        sdk = sdk or SdkClient(lambda: sdk_client(config, environ))
+        return cls(config, sdk, early=early)
+
+    def sdk(self) -> anthropic.Anthropic:
+        """The SDK client, waiting for it to be built if need be."""
+        return self._sdk.wait()
+
+    def sdk_ready(self) -> bool:
+        """Whether the SDK client is built (requests before then go out without it)."""
+        return self._sdk.if_ready() is not None
 
     def model_for(self, phase: Phase[Any]) -> str | None:
         return model_for_phase(phase.id, self.config.models)
@@ -209,10 +317,15 @@ class AnthropicBackend:
         phase: Phase[Any],
     ) -> _Answer:
         """One Messages call (with the SDK's retries); API failures raise _ApiFailure."""
+        sdk_client = self._sdk.if_ready()
+        if sdk_client is None and self._early and phase.id in self._early[1].output_schemas:
+            self._sdk.start()  # imported while this request waits for its answer
+            return self._ask_early(model, system, messages, phase)
+        sdk_client = sdk_client or self._sdk.wait()
         import anthropic
 
         recorder = _Recorder(max_wait_s=self.config.models.timeout_s)
-        client = self._client.with_options(middleware=[*self._client.middleware, recorder])
+        client = sdk_client.with_options(middleware=[*sdk_client.middleware, recorder])
         try:
             message = client.messages.parse(
                 model=model,
@@ -234,6 +347,47 @@ class AnthropicBackend:
             return _Answer(output, recorder.text, "", recorder.usage())
         error = f"no JSON answer in the reply (stop_reason {message.stop_reason})"
         return _Answer(None, recorder.text, error, recorder.usage())
+
+    def _ask_early(
+        self,
+        model: str,
+        system: list[TextBlockParam],
+        messages: list[MessageParam],
+        phase: Phase[Any],
+    ) -> _Answer:
+        """`_ask` without the SDK: the request `messages.parse` would send, the answer
+        validated the way it validates it (each text block against the Output model)."""
+        assert self._early is not None
+        endpoint, facts = self._early
+        body = {
+            "max_tokens": self.config.models.max_tokens,
+            "messages": messages,
+            "model": model,
+            "output_config": {
+                "format": {"type": "json_schema", "schema": facts.output_schemas[phase.id]}
+            },
+            "system": system,
+        }
+        try:
+            reply = post_message(endpoint, body)
+        except MessagesCallFailed as exc:
+            raise _ApiFailure(exc.description, Usage(requests=exc.attempts)) from exc
+        usage = _usage(reply.body.get("usage"), reply.attempts)
+        blocks = reply.body.get("content")
+        texts = [
+            str(b.get("text", ""))
+            for b in (blocks if isinstance(blocks, list) else [])
+            if isinstance(b, dict) and b.get("type") == "text"
+        ]
+        text = "".join(texts)
+        try:
+            parsed = [phase.output.model_validate_json(t) for t in texts]
+        except ValidationError as exc:
+            return _Answer(None, text, prompting.describe_validation_error(exc), usage)
+        if parsed:
+            return _Answer(parsed[0], text, "", usage)
+        error = f"no JSON answer in the reply (stop_reason {reply.body.get('stop_reason')})"
+        return _Answer(None, text, error, usage)
 
 
 @dataclass
@@ -273,7 +427,7 @@ class _Recorder:
         if response.status_code == 200:
             self._keep(response.http_response)
         else:
-            wait = _retry_after_s(response.http_response.headers)
+            wait = retry_after_s(response.http_response.headers)
             if wait is not None and wait > self.max_wait_s:
                 raise _WaitTooLong(f"HTTP {response.status_code} asked to wait {wait:.0f} s")
         return response
@@ -290,13 +444,24 @@ class _Recorder:
         self.text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
 
     def usage(self) -> Usage:
-        return Usage(
-            input_tokens=self.tokens.get("input_tokens", 0),
-            output_tokens=self.tokens.get("output_tokens", 0),
-            cache_creation_input_tokens=self.tokens.get("cache_creation_input_tokens", 0),
-            cache_read_input_tokens=self.tokens.get("cache_read_input_tokens", 0),
-            requests=self.attempts,
-        )
+        return _usage(self.tokens, self.attempts)
+
+
+def _usage(tokens: object, attempts: int) -> Usage:
+    """Usage from an answer's `usage` object (token counts by the API's names)."""
+    counts = tokens if isinstance(tokens, dict) else {}
+
+    def count(name: str) -> int:
+        value = counts.get(name, 0)
+        return value if isinstance(value, int) else 0
+
+    return Usage(
+        input_tokens=count("input_tokens"),
+        output_tokens=count("output_tokens"),
+        cache_creation_input_tokens=count("cache_creation_input_tokens"),
+        cache_read_input_tokens=count("cache_read_input_tokens"),
+        requests=attempts,
+    )
 
 
 def _repair_turns(ask: str, first: _Answer) -> list[MessageParam]:
@@ -328,14 +493,21 @@ def _describe_api_error(exc: Exception, attempts: int) -> str:
     return f"{type(exc).__name__} {tries}"
 
 
-def _retry_after_s(headers: Any) -> float | None:
-    """The pause a response asks for, in seconds (`retry-after-ms` or `retry-after`)."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        try:
-            return float(headers.get(name)) * scale
-        except (TypeError, ValueError):
-            continue
-    return None
+def facts_from_sdk() -> dict[str, Any]:
+    """What the installed SDK puts in a request, for `sdk_facts.json` (imports the SDK:
+    for the refresh script and the test that keeps the file honest, not for a run)."""
+    import anthropic
+    from anthropic._constants import ANTHROPIC_API_VERSION
+    from anthropic.lib._parse._transform import transform_schema
+    from pydantic import TypeAdapter
+
+    return {
+        "sdk_version": anthropic.__version__,
+        "api_version": ANTHROPIC_API_VERSION,
+        "output_schemas": {
+            phase.id: transform_schema(TypeAdapter(phase.output).json_schema()) for phase in PHASES
+        },
+    }
 
 
 def _first_line(text: str) -> str:

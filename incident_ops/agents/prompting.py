@@ -313,7 +313,13 @@ def handoff_blocks(phase: Phase[Any], inp: PhaseInput) -> list[HandedResult]:
 
 def handed_result(phase_id: str, output: BaseModel) -> str:
     """One earlier phase's result as compact JSON, fenced and labelled with its phase."""
-    data = _redacted(output.model_dump(mode="json"))
+    # Most results are handed to several phases: the block is built once for each.
+    return _handed_block(phase_id, output.model_dump_json())
+
+
+@lru_cache(maxsize=256)
+def _handed_block(phase_id: str, output_json: str) -> str:
+    data = _redacted(json.loads(output_json))
     # Compact, and one line, so a value the second detector flags is withheld alone.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     if second_check(text):

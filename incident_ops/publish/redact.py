@@ -11,6 +11,8 @@ input cannot make a pattern go quadratic.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from incident_ops.publish.credentials import CREDENTIAL_DETECTORS
 from incident_ops.publish.findings import Detector, Finding, marker
 from incident_ops.publish.personal_data import RedactionSettings, personal_data_detectors
@@ -25,10 +27,25 @@ __all__ = [
 ]
 
 _DEFAULT_SETTINGS = RedactionSettings()
+# Short texts (field values, headlines, lines) recur in every artifact a run writes and in
+# every request it sends; their redaction is remembered rather than worked out again.
+_REMEMBERED_CHARS = 2_000
 
 
 def redact(text: str, *, settings: RedactionSettings | None = None) -> str:
     """`text` with every credential and (per `settings`) every personal datum replaced."""
+    settings = settings or _DEFAULT_SETTINGS
+    if len(text) <= _REMEMBERED_CHARS:
+        return _redact_remembered(text, settings)
+    return _redact(text, settings)
+
+
+@lru_cache(maxsize=16_384)
+def _redact_remembered(text: str, settings: RedactionSettings) -> str:
+    return _redact(text, settings)
+
+
+def _redact(text: str, settings: RedactionSettings) -> str:
     findings = find_sensitive(text, settings=settings)
     return apply_findings(text, findings) if findings else text
 

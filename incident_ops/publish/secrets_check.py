@@ -31,11 +31,25 @@ _LOCK = threading.Lock()
 
 def second_check(text: str) -> list[str]:
     """The kinds of secret detect-secrets sees in `text`, sorted and unique; [] means clean."""
+    lines = text.splitlines()
     with _LOCK:
-        return sorted(set(_scan(text)))
+        unseen = [line for line in dict.fromkeys(lines) if line not in _KINDS_BY_LINE]
+        if unseen:
+            if len(_KINDS_BY_LINE) + len(unseen) > _REMEMBERED_LINES:
+                _KINDS_BY_LINE.clear()
+            _KINDS_BY_LINE.update(_scan(unseen))
+        return sorted({kind for line in lines for kind in _KINDS_BY_LINE.get(line, ())})
 
 
-def _scan(text: str) -> Iterator[str]:
+# detect-secrets judges each line on its own, and a run's artifacts and requests repeat
+# most of their lines (the status comment, the record, results handed to every phase):
+# each line's verdict is remembered. A line forgotten is only scanned again.
+_KINDS_BY_LINE: dict[str, tuple[str, ...]] = {}
+_REMEMBERED_LINES = 50_000
+
+
+def _scan(lines: list[str]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each line with the kinds of secret found in it."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import get_plugins, transient_settings
@@ -45,15 +59,18 @@ def _scan(text: str) -> Iterator[str]:
     config = {"plugins_used": [{"name": n} for n in sorted(names) if n not in _NOISY_PLUGINS]}
     with transient_settings(config):
         plugins: list[Any] = get_plugins()
-        for line in text.splitlines():
+        for line in lines:
             # scan_line also applies detect-secrets' false-positive filters, which cost
             # about a millisecond a line; run them only where a plugin matched at all.
-            if any(True for plugin in plugins for _ in plugin.analyze_string(line)):
-                yield from (
-                    str(secret.type)
-                    for secret in scan_line(line)
-                    if not _keyword_about_a_credential(line, secret)
-                )
+            if not any(True for plugin in plugins for _ in plugin.analyze_string(line)):
+                yield line, ()
+                continue
+            kinds = (
+                str(secret.type)
+                for secret in scan_line(line)
+                if not _keyword_about_a_credential(line, secret)
+            )
+            yield line, tuple(kinds)
 
 
 def _keyword_about_a_credential(line: str, secret: Any) -> bool:
