@@ -11,7 +11,8 @@ account included, are ignored rather than refused: they get no reply.
 from __future__ import annotations
 
 from incident_ops.config import PERMISSION_RANK, Config
-from incident_ops.forge.base import Forge
+from incident_ops.forge.base import Comment, Forge
+from incident_ops.markers import opens_with_marker
 
 WORKFLOW_ACCOUNT = "github-actions[bot]"
 DECLINED_MARKER = "<!-- incident-ops:declined -->"
@@ -36,9 +37,11 @@ def decline_politely(forge: Forge, issue: int, login: str, config: Config) -> bo
     """Tell an unauthorised person once per issue why nothing happened.
 
     Found again by its marker, so repeated or replayed events never add a second reply.
-    The login is quoted, not @-mentioned, so the reply pings nobody. True when posted.
+    Only a notice the bot wrote counts: comment text is untrusted, and an outsider who
+    pastes or quotes the marker must not silence the notice. The login is quoted, not
+    @-mentioned, so the reply pings nobody. True when posted.
     """
-    if any(DECLINED_MARKER in c.body for c in forge.list_comments(issue)):
+    if any(_is_our_notice(comment) for comment in forge.list_comments(issue)):
         return False
     needed = config.triggers.min_permission
     body = (
@@ -52,3 +55,10 @@ def decline_politely(forge: Forge, issue: int, login: str, config: Config) -> bo
     )
     forge.post_comment(issue, body)
     return True
+
+
+def _is_our_notice(comment: Comment) -> bool:
+    """A decline notice incident-ops posted: opening with the marker, by a bot account
+    (the workflow's token or an app's; the local forge flags its own actor as one). The
+    shipped workflows run it with the workflow's token, which is such an account."""
+    return comment.author_is_bot and opens_with_marker(comment.body, DECLINED_MARKER)

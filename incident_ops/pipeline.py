@@ -128,8 +128,8 @@ def run_phases(
     """
     graph = _Graph(context, backend, list(phases), lookup, adjust, extra_input)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="phase") as pool:
-        graph.start(pool)
         try:
+            graph.start(pool)
             while (item := graph.next_completion()) is not None:
                 on_complete(item)
         finally:
@@ -213,13 +213,17 @@ class _Graph:
         with self.lock:
             self.running.discard(phase.id)
             self.pending.pop(phase.id, None)
-            if isinstance(result, BaseException):
-                self.stopped = True
-            else:
+            if not isinstance(result, BaseException):
                 self.outputs[phase.id] = result.run.output
                 self.runs[phase.id] = result.run
                 if not self.stopped:
-                    self._schedule_ready()  # dependants first: publishing it can wait
+                    try:
+                        self._schedule_ready()  # dependants first: publishing it can wait
+                    except BaseException as exc:  # e.g. a backend that cannot name a model
+                        self.done.put(result)
+                        result = exc
+            if isinstance(result, BaseException):
+                self.stopped = True
             self.done.put(result)
             if not self.running:
                 self.done.put(None)

@@ -407,3 +407,45 @@ def test_guidance_all_specialists_share_goes_into_the_cached_block(
     finally:
         prompting.team_guidance.cache_clear()
     assert text.index("Cite the evidence id after every claim.") < text.index("# The incident")
+
+
+def test_both_transports_send_the_same_request_for_every_phase(
+    messages_double: MessagesDouble, anthropic_env: dict[str, str], context: IncidentContext
+) -> None:
+    inp = PhaseInput(context, {})
+    sent: dict[str, list[Any]] = {}
+    for transport in TRANSPORTS:
+        backend = backend_for(transport, anthropic_env)
+        for phase in BY_ID.values():
+            backend.run(phase, inp)
+        sent[transport], messages_double.requests[:] = list(messages_double.requests), []
+    for sdk, early in zip(sent["sdk"], sent["early"], strict=True):
+        assert early.body == sdk.body
+        for header in ("authorization", "anthropic-version", "content-type"):
+            assert early.headers.get(header) == sdk.headers.get(header), header
+    assert len(sent["early"]) == len(BY_ID)
+    assert {r.headers.get("user-agent") for r in sent["early"]} == {"incident-ops"}
+
+
+def test_a_request_the_standard_library_cannot_send_goes_through_the_sdk(
+    messages_double: MessagesDouble, anthropic_env: dict[str, str], context: IncidentContext
+) -> None:
+    # A key with a line break: http.client refuses the header. The run must neither fail
+    # nor quote the key; the SDK reports the request its own way.
+    env = anthropic_env | {"ANTHROPIC_API_KEY": "sk-ant-secret-value\n"}
+    config = Config(models=Models(max_retries=0, timeout_s=5.0))
+    run = AnthropicBackend.deferred(config, env).run(BY_ID["triage"], triage_input(context))
+    assert run.degraded_reason is not None
+    assert run.degraded_reason.startswith("the Claude API failed")
+    assert "sk-ant-secret-value" not in run.degraded_reason
+    assert all(r.headers.get("user-agent") != "incident-ops" for r in messages_double.requests)
+
+
+def test_a_proxy_in_the_environment_sends_every_request_through_the_sdk(
+    anthropic_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    backend = AnthropicBackend.deferred(Config(), anthropic_env)
+    assert backend.early_requests() is False
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert AnthropicBackend.deferred(Config(), anthropic_env).early_requests() is True

@@ -174,3 +174,55 @@ def test_offline_bug_is_not_hidden() -> None:
     backend.name = "offline"
     with pytest.raises(RuntimeError):
         run_phases(make_context(), backend, lookup=lambda p, h: None, on_complete=lambda c: None)
+
+
+class _CannotNameModel(ScriptedBackend):
+    """A backend that fails when asked which model answers `observability`."""
+
+    def model_for(self, phase: Phase[Any]) -> str | None:
+        if phase.id == "observability":
+            raise RuntimeError("no model for observability")
+        return super().model_for(phase)
+
+
+def test_a_failure_scheduling_dependants_is_raised_not_waited_on_forever() -> None:
+    completed: list[str] = []
+    result: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_phases(
+                make_context(),
+                _CannotNameModel(),
+                lookup=lambda p, h: None,
+                on_complete=lambda c: completed.append(c.phase.id),
+            )
+        except BaseException as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "run_phases hung after a scheduling failure"
+    assert [str(e) for e in result] == ["no model for observability"]
+    assert completed == ["triage"]  # the phase that finished is still reported
+
+
+class _Slow(ScriptedBackend):
+    def run(self, phase: Phase[Any], inp: PhaseInput) -> PhaseRun:
+        time.sleep(0.2)  # a model call: long next to the caller's reaction to a failure
+        return super().run(phase, inp)
+
+
+def test_a_failing_completion_callback_stops_the_graph() -> None:
+    backend = _Slow()
+
+    def on_complete(done: Completion) -> None:
+        if done.phase.id == "triage":
+            raise OSError("the forge refused the status comment")
+
+    with pytest.raises(OSError, match="refused"):
+        run_phases(make_context(), backend, lookup=lambda p, h: None, on_complete=on_complete)
+    asked = {phase_id for phase_id, _ in backend.calls}
+    # what triage's completion had already scheduled may run; nothing after it
+    assert asked <= {"triage", "observability"}

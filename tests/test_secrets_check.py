@@ -100,3 +100,21 @@ def test_it_catches_what_redaction_lets_through() -> None:
 )
 def test_lines_about_credentials_in_a_fix_plan_pass(line: str) -> None:
     assert second_check(redact(line)) == []
+
+
+def test_a_remembered_verdict_survives_the_memory_filling_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Verdicts are remembered per line; when the memory is full it is emptied, and a text
+    # whose lines were remembered must still get their verdicts, not pass as clean.
+    from incident_ops.publish import secrets_check
+
+    leaked = 'twilio_key = "SK0123456789abcdef0123456789abcdef"'
+    monkeypatch.setattr(secrets_check, "_REMEMBERED_CHARS", len(leaked) + 20)
+    monkeypatch.setattr(secrets_check, "_KINDS_BY_LINE", {})
+    monkeypatch.setattr(secrets_check, "_remembered_chars", 0)
+    kinds = second_check(leaked)
+    assert kinds and leaked in secrets_check._KINDS_BY_LINE
+    # the new lines do not fit beside the remembered one: the memory is emptied
+    assert second_check(f"{leaked}\nsomething new here\nand more new text") == kinds
+    assert leaked not in secrets_check._KINDS_BY_LINE

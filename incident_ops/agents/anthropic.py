@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,12 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from incident_ops import while_waiting
 from incident_ops.agents import prompting
 from incident_ops.agents.base import PhaseRun
 from incident_ops.agents.messages_http import (
     DEFAULT_BASE_URL,
     MessagesCallFailed,
     MessagesEndpoint,
+    NotForThisClient,
     post_message,
     retry_after_s,
 )
@@ -186,9 +189,11 @@ class SdkClient:
         try:
             self._client = self._build()
         except BaseException as exc:  # handed to whoever waits for the client
+            log.warning("the anthropic SDK client could not be built: %s", exc)
             self._error = exc
         finally:
             self._built.set()
+        while_waiting.run_all()  # the first request is still out: use the wait
 
     def if_ready(self) -> anthropic.Anthropic | None:
         return self._client if self._built.is_set() else None
@@ -242,9 +247,11 @@ class AnthropicBackend:
             )
         facts = facts_for_installed_sdk()
         early = None
-        if facts is not None:
+        if facts is not None and not _needs_the_sdk_transport(environ):
             endpoint = MessagesEndpoint(
-                base_url=environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL,
+                base_url=environ.get("ANTHROPIC_BASE_URL")
+                or os.environ.get("ANTHROPIC_BASE_URL")
+                or DEFAULT_BASE_URL,
                 credential=credential,
                 api_version=facts.api_version,
                 timeout_s=config.models.timeout_s,
@@ -257,6 +264,10 @@ class AnthropicBackend:
     def sdk(self) -> anthropic.Anthropic:
         """The SDK client, waiting for it to be built if need be."""
         return self._sdk.wait()
+
+    def early_requests(self) -> bool:
+        """Whether requests made before the SDK is ready go out without it."""
+        return self._early is not None
 
     def sdk_ready(self) -> bool:
         """Whether the SDK client is built (requests before then go out without it)."""
@@ -319,8 +330,10 @@ class AnthropicBackend:
         """One Messages call (with the SDK's retries); API failures raise _ApiFailure."""
         sdk_client = self._sdk.if_ready()
         if sdk_client is None and self._early and phase.id in self._early[1].output_schemas:
-            self._sdk.start()  # imported while this request waits for its answer
-            return self._ask_early(model, system, messages, phase)
+            try:
+                return self._ask_early(model, system, messages, phase)
+            except NotForThisClient as exc:
+                log.info("asking through the SDK instead: %s", exc)
         sdk_client = sdk_client or self._sdk.wait()
         import anthropic
 
@@ -369,7 +382,8 @@ class AnthropicBackend:
             "system": system,
         }
         try:
-            reply = post_message(endpoint, body)
+            # the SDK is imported while this request waits for its answer
+            reply = post_message(endpoint, body, on_sent=self._sdk.start)
         except MessagesCallFailed as exc:
             raise _ApiFailure(exc.description, Usage(requests=exc.attempts)) from exc
         usage = _usage(reply.body.get("usage"), reply.attempts)
@@ -508,6 +522,23 @@ def facts_from_sdk() -> dict[str, Any]:
             phase.id: transform_schema(TypeAdapter(phase.output).json_schema()) for phase in PHASES
         },
     }
+
+
+# What the SDK's HTTP client takes from the environment and the standard library's does
+# not: where either is set, every request goes through the SDK.
+_SDK_ONLY_SETTINGS = (
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+def _needs_the_sdk_transport(environ: Mapping[str, str]) -> bool:
+    return any(environ.get(name) or os.environ.get(name) for name in _SDK_ONLY_SETTINGS)
 
 
 def _first_line(text: str) -> str:

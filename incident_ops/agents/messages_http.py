@@ -16,7 +16,8 @@ import random
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ MAX_RETRY_DELAY_S = 8.0
 @dataclass(frozen=True)
 class MessagesEndpoint:
     base_url: str
-    credential: str  # an API key or an auth token: both go as `Authorization: Bearer`
+    credential: str = field(repr=False)  # an API key or token: sent as a Bearer token
     api_version: str
     timeout_s: float
     max_retries: int
@@ -53,6 +54,11 @@ class MessagesReply:
     attempts: int
 
 
+class NotForThisClient(Exception):
+    """A request this client cannot make as the SDK would (a redirect to follow, a header
+    or address it cannot send): the caller should use the SDK instead."""
+
+
 class MessagesCallFailed(Exception):
     """The API did not answer with a message after the retries; `description` says how."""
 
@@ -74,15 +80,18 @@ def post_message(
     body: Mapping[str, Any],
     *,
     sleep: Callable[[float], None] = time.sleep,
+    on_sent: Callable[[], None] = lambda: None,
 ) -> MessagesReply:
-    """Send one Messages request (with retries); the decoded message, or MessagesCallFailed."""
+    """Send one Messages request (with retries); the decoded message, or MessagesCallFailed
+    (NotForThisClient where the SDK must make it). `on_sent` is called each time a request
+    has been written, before its answer is awaited."""
     payload = json.dumps(body).encode("utf-8")
     attempts = 0
     while True:
         attempts += 1
         last = attempts > endpoint.max_retries
         try:
-            answer = _send(endpoint, payload)
+            answer = _send(endpoint, payload, on_sent)
         except TimeoutError:
             if last:
                 raise MessagesCallFailed(f"timed out {_after(attempts)}", attempts) from None
@@ -96,6 +105,8 @@ def post_message(
             continue
         if answer.status == 200:
             return MessagesReply(_decoded(answer, attempts), attempts)
+        if 300 <= answer.status < 400:
+            raise NotForThisClient(f"HTTP {answer.status}: the SDK follows redirects")
         wait = retry_after_s(answer.headers)
         if wait is not None and wait > endpoint.timeout_s:
             description = f"HTTP {answer.status} asked to wait {wait:.0f} s; not waiting"
@@ -107,24 +118,38 @@ def post_message(
         sleep(wait if wait is not None and wait > 0 else _backoff_s(attempts))
 
 
-def _send(endpoint: MessagesEndpoint, payload: bytes) -> _Answer:
+def _send(endpoint: MessagesEndpoint, payload: bytes, on_sent: Callable[[], None]) -> _Answer:
     url = urlsplit(endpoint.url())
     connection: http.client.HTTPConnection
-    if url.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            url.netloc, timeout=endpoint.timeout_s, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(url.netloc, timeout=endpoint.timeout_s)
+    try:
+        if url.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                url.netloc, timeout=endpoint.timeout_s, context=_tls()
+            )
+        elif url.scheme == "http":
+            connection = http.client.HTTPConnection(url.netloc, timeout=endpoint.timeout_s)
+        else:
+            raise NotForThisClient(f"a base URL with scheme {url.scheme!r}")
+    except (ValueError, http.client.InvalidURL):
+        raise NotForThisClient("a base URL this client cannot parse") from None
     try:
         path = url.path + (f"?{url.query}" if url.query else "")
-        connection.request("POST", path, body=payload, headers=endpoint.headers())
+        try:
+            connection.request("POST", path, body=payload, headers=endpoint.headers())
+        except (ValueError, UnicodeError):  # e.g. a key with a newline: never quote it
+            raise NotForThisClient("a header value http.client refuses") from None
+        on_sent()
         response = connection.getresponse()
         raw = response.read()
         headers = {name.lower(): value for name, value in response.getheaders()}
         return _Answer(response.status, headers, raw)
     finally:
         connection.close()
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    return ssl.create_default_context()
 
 
 def _decoded(answer: _Answer, attempts: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from incident_ops.forge.base import Comment, EvidenceFile, Forge, Issue, Label, PullRequest
+from incident_ops.markers import opens_with_marker, with_marker
 
 DRY_RUN_ACTOR = "incident-ops (dry run)"
 
@@ -96,10 +97,12 @@ class DryRunForge:
         self._say(f"would assign #{number} to {', '.join(logins)}")
 
     def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
-        if marker not in body:
-            body = f"{marker}\n{body}"
+        # The comment the real forge would edit: one whose body opens with the marker (a
+        # marker quoted further into a comment is not ours to edit).
+        body = with_marker(body, marker)
         existing = next(
-            (c for c in self.inner.list_comments(number) if marker in c.body), None
+            (c for c in self.inner.list_comments(number) if opens_with_marker(c.body, marker)),
+            None,
         ) or self._comments.get(number, {}).get(marker)
         verb = f"edit comment {existing.id}" if existing else "post a comment"
         self._say(f"would {verb} on #{number} ({marker}):", body)

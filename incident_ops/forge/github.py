@@ -60,6 +60,7 @@ from incident_ops.config import PERMISSION_RANK
 from incident_ops.errors import ForgeError
 from incident_ops.forge.base import Comment, EvidenceFile, Issue, Label, PullRequest
 from incident_ops.forge.pacing import WriteBucket, pace_writes
+from incident_ops.markers import opens_with_marker
 
 log = logging.getLogger(__name__)
 
@@ -390,7 +391,7 @@ class GitHubForge:
         paste or quote a marker to have the bot overwrite (or fold away) what it did not
         write.
         """
-        if not _opens_with(body, marker):
+        if not opens_with_marker(body, marker):
             body = f"{marker}\n{body}"
         for attempt in range(2):
             thread = self._thread(number)
@@ -431,7 +432,7 @@ class GitHubForge:
         marked = [
             item
             for item in self._thread(number).comments.values()
-            if _opens_with(str(item.get("body") or ""), marker)
+            if opens_with_marker(str(item.get("body") or ""), marker)
         ]
         if self._login is None and any(not _comment(item).author_is_bot for item in marked):
             self._learn_login()  # one of them may be ours, written with a personal token
@@ -1007,12 +1008,6 @@ def _comment(item: Mapping[str, Any]) -> Comment:
         created_at=item["created_at"],
         author_is_bot=login.endswith("[bot]") or user.get("type") == "Bot",
     )
-
-
-def _opens_with(body: str, marker: str) -> bool:
-    """Whether a comment body carries `marker` where it is written: at its very start
-    (leading whitespace aside). A marker further in is quoted or planted text."""
-    return body.lstrip().startswith(marker)
 
 
 def _login_of(item: Mapping[str, Any]) -> str:

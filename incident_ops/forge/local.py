@@ -38,6 +38,7 @@ from pydantic import BaseModel, ValidationError
 
 from incident_ops.errors import ForgeError
 from incident_ops.forge.base import Comment, EvidenceFile, Issue, Label, PullRequest
+from incident_ops.markers import opens_with_marker, with_marker
 
 STATE_DIR = ".incident-ops"
 DEFAULT_ACTOR = "incident-ops[bot]"
@@ -696,17 +697,18 @@ class LocalForge:
     def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
         """Edit our comment carrying `marker` (keeping its id), or create it.
 
-        Only comments written by the actor are candidates: comment text is untrusted, and
-        anyone can paste a marker into their own comment to have it overwritten.
+        Only comments written by the actor whose body opens with the marker are
+        candidates: comment text is untrusted, and anyone can paste a marker into their
+        own comment to have it overwritten, or quote ours further into a reply.
         """
         if not marker:
             raise ValueError("upsert_comment needs a non-empty marker")
-        if marker not in body:  # without it the next run could not find this comment
-            body = f"{marker}\n{body}"
+        body = with_marker(body, marker)  # without it the next run could not find it
         with self._locked():
             for _, path in _numbered_files(self._comments_dir(number)):
                 record = _load(path) or {}
-                if record.get("author") == self.actor and marker in str(record.get("body", "")):
+                ours = record.get("author") == self.actor
+                if ours and opens_with_marker(str(record.get("body", "")), marker):
                     if record.get("body") != body:
                         record["body"] = body
                         record["updated_at"] = _stamp(self._now())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_ops.forge.base import Comment, Forge, Issue, Label, PullRequest
+from incident_ops.markers import opens_with_marker, with_marker
 from incident_ops.publish.markdown_links import LinkPolicy, defang_links
 from incident_ops.publish.markdown_text import (
     neutralise_closing_keywords,
@@ -102,12 +103,16 @@ class Publisher:
     # --- writing -------------------------------------------------------------------
     def upsert_comment(self, issue: int, marker: str, body: str) -> Comment | None:
         """Edit the comment with `marker` (create it once); no write when unchanged."""
-        text = self.markdown(body)
-        if marker not in text:
-            text = f"{marker}\n{text}"
-        # Only our own comments count: anyone can paste a marker into theirs.
+        text = with_marker(self.markdown(body), marker)
+        # Only our own comments count, and only where the marker opens them: anyone can
+        # paste a marker into theirs, and a reply may quote ours.
         current = next(
-            (c for c in self.existing_comments if c.author_is_bot and marker in c.body), None
+            (
+                c
+                for c in self.existing_comments
+                if c.author_is_bot and opens_with_marker(c.body, marker)
+            ),
+            None,
         )
         if current is not None and current.body.strip() == text.strip():
             return current

@@ -40,7 +40,7 @@ def redact(text: str, *, settings: RedactionSettings | None = None) -> str:
     return _redact(text, settings)
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=4_096)  # at most about 8 million characters held
 def _redact_remembered(text: str, settings: RedactionSettings) -> str:
     return _redact(text, settings)
 

@@ -31,21 +31,31 @@ _LOCK = threading.Lock()
 
 def second_check(text: str) -> list[str]:
     """The kinds of secret detect-secrets sees in `text`, sorted and unique; [] means clean."""
-    lines = text.splitlines()
+    lines = list(dict.fromkeys(text.splitlines()))
     with _LOCK:
-        unseen = [line for line in dict.fromkeys(lines) if line not in _KINDS_BY_LINE]
-        if unseen:
-            if len(_KINDS_BY_LINE) + len(unseen) > _REMEMBERED_LINES:
-                _KINDS_BY_LINE.clear()
-            _KINDS_BY_LINE.update(_scan(unseen))
-        return sorted({kind for line in lines for kind in _KINDS_BY_LINE.get(line, ())})
+        verdicts = {line: _KINDS_BY_LINE[line] for line in lines if line in _KINDS_BY_LINE}
+        verdicts.update(_scan([line for line in lines if line not in verdicts]))
+        _remember(verdicts)
+    return sorted({kind for kinds in verdicts.values() for kind in kinds})
 
 
 # detect-secrets judges each line on its own, and a run's artifacts and requests repeat
 # most of their lines (the status comment, the record, results handed to every phase):
 # each line's verdict is remembered. A line forgotten is only scanned again.
 _KINDS_BY_LINE: dict[str, tuple[str, ...]] = {}
-_REMEMBERED_LINES = 50_000
+_REMEMBERED_CHARS = 20_000_000
+_remembered_chars = 0
+
+
+def _remember(verdicts: dict[str, tuple[str, ...]]) -> None:  # with _LOCK held
+    global _remembered_chars
+    new = {line: kinds for line, kinds in verdicts.items() if line not in _KINDS_BY_LINE}
+    size = sum(len(line) for line in new)
+    if _remembered_chars + size > _REMEMBERED_CHARS:
+        _KINDS_BY_LINE.clear()  # forgetting only costs a scan again
+        _remembered_chars = 0
+    _KINDS_BY_LINE.update(new)
+    _remembered_chars += size
 
 
 def _scan(lines: list[str]) -> Iterator[tuple[str, tuple[str, ...]]]:

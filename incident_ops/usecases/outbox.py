@@ -16,13 +16,16 @@ Guarantees the run relies on:
 - Nothing is left behind: the run drains the outbox before it returns, and everything
   prepared for a write is already in the run's local result cache, so a process that
   dies with writes queued loses no answer (the next run publishes them).
+- Ctrl-C is not held up by the queue: on KeyboardInterrupt the write in flight is
+  finished (never cut in half) and the writes not yet started are dropped. The next run
+  derives them again from the issue, the branch and the cache, and converges.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -60,17 +63,51 @@ class Outbox:
 
     def drain(self) -> None:
         """Wait for every posted write; raise the first failure among them."""
-        posted, self._posted = self._posted, []
+        posted = list(self._posted)
         for future in posted:
             future.exception()  # wait; the failure itself is kept by `_guarded`
+        # Forgotten only once done: a Ctrl-C meanwhile leaves `close` the write in flight
+        # to wait for.
+        del self._posted[: len(posted)]
         self.check()
 
+    def drop_queued(self) -> int:
+        """Drop the writes that have not started (the one in flight goes on); return how
+        many were dropped. Nothing can be posted afterwards; `close` still stops the
+        worker thread once the write in flight is done."""
+        if self._pool is None:
+            return 0
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        dropped = [future for future in self._posted if future.cancelled()]
+        self._posted = [future for future in self._posted if not future.cancelled()]
+        return len(dropped)
+
     def close(self) -> None:
-        """Finish what was posted and stop the worker thread (failures are not raised)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        self._posted = []
+        """Finish what was posted and stop the worker thread (failures are not raised).
+
+        Interrupted (Ctrl-C) while it waits, it drops the writes not yet started, waits
+        only for the write in flight, and lets the interrupt through. It waits on the
+        writes' futures, never by joining the thread: an interrupted `Thread.join` makes
+        Python 3.11 take the thread for finished, and the process could then exit in the
+        middle of a write instead of waiting for it.
+        """
+        try:
+            self._settle()
+        except KeyboardInterrupt:
+            self.drop_queued()
+            self._settle()  # only the write in flight is left
+            raise
+        finally:
+            if self._pool is not None:
+                # Idle by now, its thread ends by itself; after a second Ctrl-C the write
+                # in flight still finishes before the interpreter exits (it joins it).
+                self._pool.shutdown(wait=False)
+                self._pool = None
+            self._posted = []
+
+    def _settle(self) -> None:
+        """Wait until every posted job has run, failed or been dropped."""
+        wait(self._posted)
 
     def _guarded(self, job: Callable[[], T]) -> T:
         with self._lock:

@@ -236,6 +236,25 @@ class StagePublishing:
         results[DIGEST_KEY] = self.publisher.data(self.digest.model_dump(mode="json"))
         return json.dumps(results, indent=1, sort_keys=True) + "\n"
 
+    def prepare(self) -> None:
+        """Compile the templates publishing uses and import the quality gate: work done
+        ahead of time, while the first answer is awaited (see `while_waiting`)."""
+        from incident_ops import postmortem_check, validate  # noqa: F401 (imported ahead)
+        from incident_ops.phases import PHASES
+        from incident_ops.render import environment
+
+        override = str(self.templates_dir) if self.templates_dir else None
+        env = environment(override)
+        names = [phase.render_template for phase in PHASES] + [
+            "comments/status.md.j2",
+            "comments/stage.md.j2",
+            "evidence.md.j2",
+            "comments/pull_request.md.j2",
+            "postmortem.md.j2",
+        ]
+        for name in names:
+            env.get_template(name)
+
     def _render(self, template: str, **values: Any) -> str:
         """Render with the repository's own templates/ (if any) ahead of the defaults."""
         from incident_ops.render import render  # jinja2: not needed before the first answer

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from incident_ops import live
+from incident_ops import live, while_waiting
 from incident_ops import record as records
 from incident_ops.agents.base import Backend, PhaseRun
 from incident_ops.agents.offline import OfflineBackend
@@ -193,6 +193,7 @@ class _Run(StagePublishing):
         self.say(f"Working incident #{self.number}: {self.issue.title}")
         try:
             self._acknowledge_commands()
+            while_waiting.add("publishing", self.prepare)
             run_phases(
                 context,
                 self.backend,
@@ -202,6 +203,13 @@ class _Run(StagePublishing):
                 extra_input=self._extra_input,
             )
             self._finish()
+        except KeyboardInterrupt:
+            # Ctrl-C must not wait for every queued write: the one in flight finishes
+            # (closing below waits for it), the rest are made by the next run.
+            dropped = self.outbox.drop_queued()
+            if dropped:
+                self.say(f"Interrupted: {dropped} queued writes dropped; the next run makes them")
+            raise
         finally:
             # What was prepared still goes out when a later step failed (and a failed
             # write has stopped the rest): every write is made or refused before return.
