@@ -211,3 +211,22 @@ def test_a_published_comment_carries_only_its_own_marker(double: GitHubDouble) -
     assert after[status.id].startswith(f"{STATUS}\n## Status\n")
     assert after[status.id].count("<!--") == 1  # the stage marker in it was defused
     assert after[stage.id] == f"{STAGE_1}\nStage 1 findings"  # ours: prepended, intact
+
+
+# --- two runs at once: the one that writes nothing more still looks again ---------------
+def test_settling_folds_a_twin_a_concurrent_run_created_without_another_write(
+    double: GitHubDouble,
+) -> None:
+    number = open_incident(double)
+    first, second = forge_for(double), forge_for(double)
+    first.list_comments(number)
+    second.list_comments(number)  # both runs read the thread before either wrote
+    kept = first.upsert_comment(number, STATUS, "triaged: P1")
+    second.upsert_comment(number, STATUS, "triaged: P1")
+    assert len(bodies(double, number)) == 2  # the race: two status comments
+    second.settle_comments(number)  # its status did not change again: it only looks
+    assert list(bodies(double, number)) == [kept.id]
+    before = len(double.requests())
+    first.settle_comments(number)
+    second.settle_comments(number)
+    assert len(double.requests()) == before + 1  # only `first` still had a look to take

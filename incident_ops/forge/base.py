@@ -100,6 +100,11 @@ class Forge(Protocol):
 
     def post_comment(self, number: int, body: str) -> Comment: ...
 
+    def settle_comments(self, number: int) -> None:
+        """Look once more for marker comments a concurrent run created beside the ones
+        this forge created on `number`, and fold them (a no-op where writes cannot race)."""
+        ...
+
     def ensure_branch(self, branch: str, base: str) -> None: ...
 
     def commit_files(self, branch: str, files: dict[str, str], message: str) -> str | None:

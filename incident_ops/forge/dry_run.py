@@ -96,6 +96,9 @@ class DryRunForge:
     def assign(self, number: int, logins: list[str]) -> None:
         self._say(f"would assign #{number} to {', '.join(logins)}")
 
+    def settle_comments(self, number: int) -> None:
+        """A dry run writes nothing, so it has nothing to settle."""
+
     def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
         # The comment the real forge would edit: one whose body opens with the marker (a
         # marker quoted further into a comment is not ours to edit).

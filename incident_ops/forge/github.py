@@ -420,6 +420,13 @@ class GitHubForge:
         self._login = self._login or _login_of(created)
         return _comment(created)
 
+    def settle_comments(self, number: int) -> None:
+        """`_settle`, for a run whose last write left a comment it created unverified
+        (its final status text was unchanged, so no edit looked again)."""
+        thread = self._threads.get(number)
+        if thread is not None and thread.unverified:
+            self._settle(number)
+
     def _thread(self, number: int) -> _Thread:
         if number not in self._threads:
             self.list_comments(number)

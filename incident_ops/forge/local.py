@@ -694,6 +694,10 @@ class LocalForge:
     def post_comment(self, number: int, body: str) -> Comment:
         return self.add_comment(number, self.actor, body)
 
+    def settle_comments(self, number: int) -> None:
+        """Nothing to settle: writes to a local forge hold its lock, so two runs never
+        both create a comment."""
+
     def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
         """Edit our comment carrying `marker` (keeping its id), or create it.
 

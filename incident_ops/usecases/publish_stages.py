@@ -376,6 +376,10 @@ class StagePublishing:
         self._upsert_pull_request()
         self._publish_record_if_changed()
         self._publish_status()
+        # A status left unchanged is not written, and so does not look for a comment a
+        # concurrent run created beside ours: look now (free when the write looked).
+        number = self.number
+        self.outbox.call(lambda: self.forge.settle_comments(number))
         self.outbox.drain()
 
     def _on_resolution(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,11 +123,18 @@ class _Run(StagePublishing):
         self.clock = clock
         self.say = redacted(progress)
         self.config = config or load_config(forge)
-        self.issue: Issue = forge.get_issue(number)
-        self.comments: list[Comment] = forge.list_comments(number)
         self.base = forge.default_branch()
+        # The reads a run starts from go out side by side: from a runner, each is a round
+        # trip to GitHub, and the first answer waits for all of them.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="read") as reads:
+            issue = reads.submit(forge.get_issue, number)
+            comments = reads.submit(forge.list_comments, number)
+            found = reads.submit(records.find_record, forge, number)
+            self.past_incidents = reads.submit(load_past_incidents, forge, self.base, number)
+            self.issue: Issue = issue.result()
+            self.comments: list[Comment] = comments.result()
+            self.record = found.result() or records.new_record(self.issue, clock())
         self.branch = records.branch_name(number)
-        self.record = records.find_record(forge, number) or records.new_record(self.issue, clock())
         self.folder = records.folder_path(self.record.id)
         self.loaded_record = records.dump_record(self.record.model_dump(mode="json"))
         self.stored = self._stored_results()
@@ -187,7 +194,7 @@ class _Run(StagePublishing):
             digest=digest,
             record=self.record,
             now=self.clock(),
-            past_incidents=load_past_incidents(self.forge, self.base, self.number),
+            past_incidents=self.past_incidents.result(),
         )
         self.digest = digest
         self.say(f"Working incident #{self.number}: {self.issue.title}")
