@@ -97,3 +97,21 @@ def test_only_writes_take_a_token() -> None:
     requester.requestJson("PATCH", "/repos/o/r/issues/comments/7")
     assert [verb for verb, _ in requester.sent] == ["GET", "POST", "GET", "PATCH"]
     assert time.slept == pytest.approx([1.0])  # the second write waited for its token
+
+
+def test_a_loop_writing_for_hours_stays_within_githubs_hourly_cap() -> None:
+    from incident_ops.forge.pacing import hourly
+
+    time = FakeTime()
+    minute = WriteBucket(clock=time.clock, sleep=time.sleep)
+    hour = hourly(clock=time.clock, sleep=time.sleep)
+    sent: list[float] = []
+    for _ in range(1_500):  # a cadence loop over many open incidents, three hours long
+        minute.take()
+        hour.take()
+        sent.append(time.now)
+    for first in range(len(sent)):
+        in_hour = sum(1 for t in sent[first:] if t < sent[first] + 3600)
+        in_minute = sum(1 for t in sent[first : first + 200] if t < sent[first] + 60)
+        assert in_hour <= 500 and in_minute <= 80
+    assert sent[29] == 0.0  # a whole respond run's writes still go out at once

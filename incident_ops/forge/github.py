@@ -59,7 +59,7 @@ from urllib3.response import BaseHTTPResponse
 from incident_ops.config import PERMISSION_RANK
 from incident_ops.errors import ForgeError
 from incident_ops.forge.base import Comment, EvidenceFile, Issue, Label, PullRequest
-from incident_ops.forge.pacing import WriteBucket, pace_writes
+from incident_ops.forge.pacing import WriteBucket, hourly, pace_writes
 from incident_ops.markers import opens_with_marker
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class GitHubForge:
             lazy=True,
         )
         if seconds_between_writes is None:
-            pace_writes(self._gh.requester, WriteBucket())
+            pace_writes(self._gh.requester, WriteBucket(), hourly())
         self._repo = self._gh.get_repo(repo)  # lazy: no request until something is read
         self._default_branch = default_branch
         self._threads: dict[int, _Thread] = {}  # issue -> its comments as last seen

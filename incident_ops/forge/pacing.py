@@ -11,7 +11,10 @@ minute no more than `capacity + per_minute` writes leave the process.
 The defaults keep that worst case at 70 a minute, below GitHub's 80. A whole respond run
 (thirty-odd writes in well under a minute) fits in the burst and never waits; a loop
 that keeps writing (the cadence over many open incidents) is held to one write every two
-seconds. The bucket paces one process; runs in other jobs are not seen.
+seconds. GitHub also caps them at 500 an hour, which that bucket alone would let a long
+loop pass (it allows 1,840 in an hour): a second bucket (`hourly()`: 100 at once, then
+400 an hour) keeps any hour at 500. The buckets pace one process; runs in other jobs
+are not seen.
 
 Nothing here imports `github`: `pace_writes` wraps the method every JSON request of
 PyGithub's goes through (`requestJson`, which `requestJsonAndCheck` calls), on the one
@@ -28,6 +31,8 @@ from typing import Any
 DEFAULT_CAPACITY = 40  # a whole respond run's writes (about thirty) fit in one burst
 DEFAULT_PER_MINUTE = 30.0  # the sustained rate: 40 + 30 = 70 writes in any minute at most
 READ_VERBS = frozenset({"GET", "HEAD", "OPTIONS"})
+HOURLY_CAPACITY = 100
+HOURLY_PER_MINUTE = 400 / 60  # 100 + 400 = 500 writes in any hour at most, GitHub's cap
 
 
 class WriteBucket:
@@ -77,7 +82,14 @@ class WriteBucket:
         self._filled_at = now
 
 
-def pace_writes(requester: Any, bucket: WriteBucket) -> None:
+def hourly(
+    *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+) -> WriteBucket:
+    """The bucket that keeps any hour within GitHub's 500 writes."""
+    return WriteBucket(HOURLY_CAPACITY, HOURLY_PER_MINUTE, clock=clock, sleep=sleep)
+
+
+def pace_writes(requester: Any, *buckets: WriteBucket) -> None:
     """Make every write `requester` sends (POST, PATCH, PUT, DELETE) take a token first.
 
     `requester` is PyGithub's `Requester` (`Github.requester`): PyGithub's objects and the
@@ -89,7 +101,8 @@ def pace_writes(requester: Any, bucket: WriteBucket) -> None:
 
     def paced(verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if verb.upper() not in READ_VERBS:
-            bucket.take()
+            for bucket in buckets:  # each limit holds: a write waits for all of them
+                bucket.take()
         return send(verb, url, *args, **kwargs)
 
     requester.requestJson = paced
