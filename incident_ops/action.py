@@ -29,8 +29,6 @@ from incident_ops.forge.base import Forge
 REQUIRED = ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GITHUB_TOKEN")
 # Events whose runs GitHub starts on the default branch, so GITHUB_REF names it.
 DEFAULT_BRANCH_EVENTS = ("schedule", "repository_dispatch")
-# Events that may end in a model call (respond, a command, the cadence's updates).
-MODEL_EVENTS = ("issues", "issue_comment", "workflow_dispatch", *DEFAULT_BRANCH_EVENTS)
 
 
 def run_action(

@@ -387,12 +387,7 @@ class AnthropicBackend:
         except MessagesCallFailed as exc:
             raise _ApiFailure(exc.description, Usage(requests=exc.attempts)) from exc
         usage = _usage(reply.body.get("usage"), reply.attempts)
-        blocks = reply.body.get("content")
-        texts = [
-            str(b.get("text", ""))
-            for b in (blocks if isinstance(blocks, list) else [])
-            if isinstance(b, dict) and b.get("type") == "text"
-        ]
+        texts = _reply_texts(reply.body)
         text = "".join(texts)
         try:
             parsed = [phase.output.model_validate_json(t) for t in texts]
@@ -454,11 +449,20 @@ class _Recorder:
         for key, value in (body.get("usage") or {}).items():
             if isinstance(value, int):
                 self.tokens[key] = self.tokens.get(key, 0) + value
-        blocks = body.get("content") or []
-        self.text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+        self.text = "".join(_reply_texts(body))
 
     def usage(self) -> Usage:
         return _usage(self.tokens, self.attempts)
+
+
+def _reply_texts(body: Mapping[str, Any]) -> list[str]:
+    """The text blocks of an answer, in order (thinking and other blocks skipped)."""
+    blocks = body.get("content")
+    return [
+        str(b.get("text", ""))
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "text"
+    ]
 
 
 def _usage(tokens: object, attempts: int) -> Usage:

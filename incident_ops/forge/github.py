@@ -60,7 +60,7 @@ from incident_ops.config import PERMISSION_RANK
 from incident_ops.errors import ForgeError
 from incident_ops.forge.base import Comment, EvidenceFile, Issue, Label, PullRequest
 from incident_ops.forge.pacing import WriteBucket, hourly, pace_writes
-from incident_ops.markers import opens_with_marker
+from incident_ops.markers import opens_with_marker, with_marker
 
 log = logging.getLogger(__name__)
 
@@ -391,8 +391,7 @@ class GitHubForge:
         paste or quote a marker to have the bot overwrite (or fold away) what it did not
         write.
         """
-        if not opens_with_marker(body, marker):
-            body = f"{marker}\n{body}"
+        body = with_marker(body, marker)
         for attempt in range(2):
             thread = self._thread(number)
             if self._sticky(number, marker) is not None and thread.unverified:

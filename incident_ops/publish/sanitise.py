@@ -82,6 +82,9 @@ def _sanitise(text: str, mentions: tuple[str, ...], policy: LinkPolicy) -> str:
     text = remove_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
     # Judged once, on the text as given: no later rewrite can make a marker of our own.
     marked = _MARKER_OPENER.match(text.lstrip()) is not None
+    # Before the rules (removing a comment could bring an opener to the front); each pass
+    # defuses again after them (a decoded entity can complete one).
+    text = _defuse_markers(text, keep_leading=marked)
     for protect_code in (True, False):
         for _ in range(_MAX_PASSES):
             cleaned = _one_pass(text, mentions, policy, protect_code=protect_code, marked=marked)
@@ -94,9 +97,6 @@ def _sanitise(text: str, mentions: tuple[str, ...], policy: LinkPolicy) -> str:
 def _one_pass(
     text: str, mentions: tuple[str, ...], policy: LinkPolicy, *, protect_code: bool, marked: bool
 ) -> str:
-    # Before the rules (removing a comment could bring an opener to the front) and after
-    # them (a decoded entity can complete one).
-    text = _defuse_markers(text, keep_leading=marked)
     blocks = _split_code_blocks(text) if protect_code else [(text, False)]
     text = "".join(
         _sanitise_code(block) if is_code else _sanitise_prose(block, policy)

@@ -34,8 +34,9 @@ def second_check(text: str) -> list[str]:
     lines = list(dict.fromkeys(text.splitlines()))
     with _LOCK:
         verdicts = {line: _KINDS_BY_LINE[line] for line in lines if line in _KINDS_BY_LINE}
-        verdicts.update(_scan([line for line in lines if line not in verdicts]))
-        _remember(verdicts)
+        scanned = dict(_scan([line for line in lines if line not in verdicts]))
+        _remember(scanned)
+        verdicts.update(scanned)
     return sorted({kind for kinds in verdicts.values() for kind in kinds})
 
 
@@ -47,14 +48,14 @@ _REMEMBERED_CHARS = 20_000_000
 _remembered_chars = 0
 
 
-def _remember(verdicts: dict[str, tuple[str, ...]]) -> None:  # with _LOCK held
+def _remember(scanned: dict[str, tuple[str, ...]]) -> None:  # with _LOCK held
+    """Keep the verdicts of lines just scanned (none of them is remembered yet)."""
     global _remembered_chars
-    new = {line: kinds for line, kinds in verdicts.items() if line not in _KINDS_BY_LINE}
-    size = sum(len(line) for line in new)
+    size = sum(len(line) for line in scanned)
     if _remembered_chars + size > _REMEMBERED_CHARS:
         _KINDS_BY_LINE.clear()  # forgetting only costs a scan again
         _remembered_chars = 0
-    _KINDS_BY_LINE.update(new)
+    _KINDS_BY_LINE.update(scanned)
     _remembered_chars += size
 
 
