@@ -147,10 +147,10 @@ def _respond(
 
 
 def _select_backend(config: Config, environ: Mapping[str, str], log: ActionLog) -> Backend:
-    from incident_ops.agents.background import select_backend_in_background
+    from incident_ops.agents.select import select_backend
 
-    # Ready at once; the SDK is imported while the first request waits (agents.background).
-    backend, notice = select_backend_in_background(None, config, environ)
+    # Ready at once; the SDK is imported while the first request waits (agents.select).
+    backend, notice = select_backend(None, config, environ)
     if notice:
         log.notice(notice)
     log.row("backend", backend.name)

@@ -40,13 +40,9 @@ def _progress(quiet: bool) -> Any:
 
 def _backend(name: str | None, config: Any) -> Any:
     """The backend; one with an SDK imports it only once its first request has left."""
-    try:
-        from incident_ops.agents.background import select_backend_in_background
-    except ImportError:  # the Claude backend is not part of this build
-        from incident_ops.agents.offline import OfflineBackend
+    from incident_ops.agents.select import select_backend
 
-        return OfflineBackend()
-    backend, notice = select_backend_in_background(name, config, os.environ)
+    backend, notice = select_backend(name, config, os.environ)
     if notice:
         print(notice, file=sys.stderr)
     return backend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -33,6 +34,7 @@ def test_with_a_key_claude_answers_through_anthropic_base_url(
     config = Config(models=Models(timeout_s=7.0, max_retries=4))
     backend, notice = select_backend(None, config, anthropic_env)
     assert isinstance(backend, AnthropicBackend) and notice is None
+    assert backend.early_requests()  # the first request goes before the SDK is ready
     client = backend.sdk()
     assert str(client.base_url).rstrip("/") == messages_double.base_url
     assert client.timeout == 7.0 and client.max_retries == 4
@@ -86,13 +88,28 @@ def test_incident_ops_help_never_imports_anthropic() -> None:
     assert "incident_ops.cli" in loaded and "anthropic" not in loaded
 
 
-def test_choosing_claude_imports_it() -> None:
+def test_choosing_claude_loads_its_backend_but_not_yet_the_sdk() -> None:
+    # The SDK's import costs more than everything else before the first request: it is
+    # imported while that request waits for its answer.
     loaded = _modules_after(
         "from incident_ops.agents.select import select_backend\n"
         "from incident_ops.config import Config\n"
-        "select_backend(None, Config(), {'ANTHROPIC_API_KEY': 'k'})"
+        "backend, _ = select_backend(None, Config(), {'ANTHROPIC_API_KEY': 'k'})\n"
+        "assert not backend.sdk_ready()"
     )
-    assert "anthropic" in loaded
+    assert "incident_ops.agents.anthropic" in loaded
+    assert "anthropic" not in loaded
+
+
+def test_a_missing_sdk_is_a_clear_message_not_an_import_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "anthropic" else real(name)
+    )
+    with pytest.raises(IncidentOpsError, match="anthropic package is not installed"):
+        select_backend(None, Config(), {"ANTHROPIC_API_KEY": "k"})
 
 
 def test_the_cli_uses_claude_when_a_key_is_set_and_honours_anthropic_base_url(

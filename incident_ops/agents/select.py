@@ -1,8 +1,11 @@
 """Which backend answers the phases: `--backend anthropic|offline`, or the environment's say.
 
 Without a choice, Claude answers when `ANTHROPIC_API_KEY` is set and the offline analysis
-otherwise, with a one-line notice saying so. The anthropic backend module (and the SDK)
-is imported only when it is chosen, so the offline path never loads it.
+otherwise, with a one-line notice saying so. The anthropic backend module is imported only
+when it is chosen, so the offline path never loads it; and the backend is returned at
+once, with what can fail (no key, no SDK installed) checked before the run writes
+anything, while the SDK itself is imported only once the first request is on its way
+(see `AnthropicBackend.deferred`).
 """
 
 from __future__ import annotations
@@ -34,5 +37,5 @@ def select_backend(
     if name == "anthropic":
         from incident_ops.agents.anthropic import AnthropicBackend
 
-        return AnthropicBackend.from_environment(config, environ), None
+        return AnthropicBackend.deferred(config, environ), None
     raise IncidentOpsError(f"unknown backend '{name}': choose one of {', '.join(BACKENDS)}")
