@@ -449,3 +449,15 @@ def test_a_proxy_in_the_environment_sends_every_request_through_the_sdk(
     assert backend.early_requests() is False
     monkeypatch.delenv("HTTPS_PROXY")
     assert AnthropicBackend.deferred(Config(), anthropic_env).early_requests() is True
+
+
+def test_a_handed_result_with_a_lone_surrogate_is_still_handed_over(
+    context: IncidentContext,
+) -> None:
+    # Model text can carry a lone surrogate (a JSON escape like "\ud800"); building the
+    # block for the next phase must not fail on it, and the result still reads as data.
+    triage = BY_ID["triage"].offline(triage_input(context))
+    odd = triage.model_copy(update={"headline": "checkout \ud800 failing"})
+    block = prompting.handed_result("triage", odd)
+    assert block.startswith('<handoff phase="triage">')
+    assert "checkout" in block and block == prompting.handed_result("triage", odd)

@@ -313,8 +313,9 @@ def handoff_blocks(phase: Phase[Any], inp: PhaseInput) -> list[HandedResult]:
 
 def handed_result(phase_id: str, output: BaseModel) -> str:
     """One earlier phase's result as compact JSON, fenced and labelled with its phase."""
-    # Most results are handed to several phases: the block is built once for each.
-    return _handed_block(phase_id, output.model_dump_json())
+    # Most results are handed to several phases: the block is built once for each. (The
+    # key is ASCII JSON: a lone surrogate in a model's text must not break the request.)
+    return _handed_block(phase_id, json.dumps(output.model_dump(mode="json")))
 
 
 @lru_cache(maxsize=256)
